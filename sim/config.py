@@ -1,0 +1,304 @@
+"""Validated run configuration.
+
+Hydra composes YAML from ``configs/``; :func:`validate` turns the composed config into a
+:class:`SimConfig` (pydantic, ``extra="forbid"`` everywhere) before anything is simulated.
+A bad value stops the run with one message naming the key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+Prob = float  # documented alias; bounds are set per field with Field(ge=0, le=1)
+ROLES = ("pool", "lead", "customer", "lost")
+EVENTS = ("exposure", "conversion", "purchase", "bad_service", "defection", "winback")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the person who wrote the config."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class StageInit(_Strict):
+    satisfaction: float = Field(0.6, ge=0, le=1)
+    trust: float = Field(0.0, ge=0, le=1)
+    attitude: float = Field(0.3, ge=0, le=1)
+    patronage: float = Field(0.0, ge=0, le=1)
+    purchases: int = Field(0, ge=0)
+
+
+class Stage(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    en: str
+    fa: str = ""
+    role: Literal["pool", "lead", "customer", "lost"]
+    purchase_rate: float = Field(1.0, ge=0, description="multiplier on the customer's own purchase rate")
+    spend: float = Field(1.0, ge=0, description="multiplier on the customer's own basket value")
+    service_cost: float = Field(0.0, ge=0, description="cost to serve one purchase, currency")
+    defection: float = Field(1.0, ge=0, description="multiplier on the base defection hazard")
+    word_of_mouth: float = Field(0.0, ge=0, description="weight of this stage in word of mouth")
+    init: StageInit = StageInit()
+
+
+class Transition(_Strict):
+    from_: list[str] = Field(alias="from")
+    to: str
+    event: Literal["exposure", "conversion", "purchase", "bad_service", "defection", "winback"]
+    p: float = Field(1.0, ge=0, le=1)
+    min_purchases: int = Field(0, ge=0)
+    min_satisfaction: float = Field(0.0, ge=0, le=1)
+    max_satisfaction: float = Field(1.0, ge=0, le=1)
+    min_trust: float = Field(0.0, ge=0, le=1)
+    min_attitude: float = Field(0.0, ge=0, le=1)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class Ladder(_Strict):
+    stages: list[Stage] = Field(min_length=2)
+    transitions: list[Transition] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Ladder":
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"stage names must be unique; repeated: {dup}")
+        role = {s.name: s.role for s in self.stages}
+        lost = [s.name for s in self.stages if s.role == "lost"]
+        if len(lost) != 1:
+            raise ValueError(f"exactly one stage must have role 'lost' (churned); found {lost}")
+        if not any(s.role == "customer" for s in self.stages):
+            raise ValueError("at least one stage must have role 'customer'")
+        allowed_from = {
+            "exposure": ("pool",), "conversion": ("lead",), "purchase": ("customer",),
+            "bad_service": ("customer",), "defection": ("customer",), "winback": ("lost",),
+        }
+        allowed_to = {
+            "exposure": ("lead", "customer"), "conversion": ("customer",), "purchase": ("customer", "lost"),
+            "bad_service": ("customer",), "defection": ("lost",), "winback": ("customer",),
+        }
+        for i, t in enumerate(self.transitions):
+            where = f"ladder.transitions[{i}]"
+            for n in [*t.from_, t.to]:
+                if n not in role:
+                    raise ValueError(f"{where}: unknown stage {n!r}; stages are {names}")
+            for f in t.from_:
+                if role[f] not in allowed_from[t.event]:
+                    raise ValueError(
+                        f"{where}: event={t.event!r} starts from stages with role {allowed_from[t.event]}, "
+                        f"but {f!r} has role {role[f]!r}")
+            if role[t.to] not in allowed_to[t.event]:
+                raise ValueError(
+                    f"{where}: event={t.event!r} must lead to a stage with role {allowed_to[t.event]}, "
+                    f"but {t.to!r} has role {role[t.to]!r}")
+        for s in self.stages:
+            if s.role == "customer" and not any(
+                    t.event == "defection" and s.name in t.from_ for t in self.transitions):
+                raise ValueError(f"customer stage {s.name!r} has no defection transition to the lost stage")
+        return self
+
+    def index(self, name: str) -> int:
+        return [s.name for s in self.stages].index(name)
+
+
+class Competitor(_Strict):
+    name: str
+    attractiveness: float = Field(gt=0, description="relative weight when a defector picks a firm")
+
+
+class Channel(_Strict):
+    cost: float = Field(ge=0, description="cost of one contact, currency")
+    response: float = Field(1.0, ge=0, description="multiplier on the base response probability")
+    preference: float = Field(0.0, ge=0, description="share of customers preferring this channel (normalised)")
+
+
+class PurchaseProcess(_Strict):
+    kind: Literal["ladder", "pareto_nbd", "bgnbd"] = "ladder"
+    # Pareto/NBD & BG/NBD heterogeneity (per-day rates): lambda ~ Gamma(r, 1/alpha)
+    r: float = Field(1.5, gt=0)
+    alpha: float = Field(45.0, gt=0, description="gamma scale inverse, in days: mean rate = r/alpha")
+    # Pareto/NBD lifetime: mu ~ Gamma(s, 1/beta)
+    s: float = Field(1.0, gt=0)
+    beta: float = Field(730.0, gt=0)
+    # BG/NBD dropout after each purchase: p ~ Beta(a, b)
+    a: float = Field(1.0, gt=0)
+    b: float = Field(8.0, gt=0)
+
+
+class Market(_Strict):
+    n_customers: int = Field(gt=0, le=50_000_000)
+    days: float = Field(gt=0, le=36_500)
+    start_date: str = "2026-01-01"
+    initial_stages: dict[str, float]
+    # value: basket value ~ LogNormal with this mean and log-sd (skew → Pareto-like split)
+    mean_spend: float = Field(gt=0)
+    spend_sigma: float = Field(ge=0, le=4)
+    basket_noise: float = Field(0.25, ge=0, le=2)
+    purchase: PurchaseProcess = PurchaseProcess()
+    # acquisition hazards (per day)
+    innovation: float = Field(ge=0, le=1, description="Bass p: external influence on suspects, per day")
+    imitation: float = Field(ge=0, le=10, description="Bass q: word-of-mouth coefficient, per day")
+    conversion: float = Field(ge=0, le=1, description="prospect → first purchase hazard, per day")
+    # retention
+    defection: float = Field(ge=0, le=1, description="base defection hazard per day at reference satisfaction")
+    defection_sensitivity: float = Field(ge=0, le=50)
+    reference_satisfaction: float = Field(ge=0, le=1)
+    natural_return: float = Field(ge=0, le=1, description="lost → won back without contact, per day")
+    competitors: list[Competitor] = Field(min_length=2)
+
+    @field_validator("start_date")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        import datetime as dt
+        dt.date.fromisoformat(v)
+        return v
+
+
+class Service(_Strict):
+    quality: float = Field(ge=0, le=1, description="mean service quality of the focal firm")
+    quality_sd: float = Field(ge=0, le=1)
+    bad_threshold: float = Field(ge=0, le=1, description="an encounter below this quality is a bad experience")
+    complaint_prob: float = Field(ge=0, le=1)
+    complaint_penalty: float = Field(ge=0, le=1, description="extra satisfaction lost by an unresolved complaint")
+    satisfaction_learning: float = Field(gt=0, le=1)
+    trust_learning: float = Field(ge=0, le=1)
+    attitude_learning: float = Field(ge=0, le=1)
+    patronage_memory_days: float = Field(gt=0)
+    patronage_gain: float = Field(ge=0, le=1)
+
+
+class Economics(_Strict):
+    margin: float = Field(ge=0, le=1, description="gross margin share of revenue")
+    annual_discount_rate: float = Field(ge=0, le=1)
+    contacts_to_convert_new: float = Field(ge=1, description="contacts a new customer needs on average (domain: 8–10)")
+    contacts_to_convert_existing: float = Field(ge=1, description="contacts an existing customer needs (domain: 2–3)")
+    annoyance_wrong_channel: float = Field(ge=0, le=1)
+    annoyance_excess: float = Field(ge=0, le=1)
+    contact_tolerance: float = Field(gt=0, description="contacts per 30 days a customer accepts before annoyance")
+
+
+class Engine(_Strict):
+    mode: Literal["batched", "agents"] = "batched"
+    dt: float = Field(1.0, gt=0, le=30, description="processing window in days (not a model tick)")
+    report_every: float = Field(7.0, gt=0)
+    agents_max: int = Field(5000, ge=0, description="materialise Mesa Customer agents up to this size")
+    progress: bool = True
+
+
+class Output(_Strict):
+    dir: str | None = None
+    transactions: bool = True
+    customers: bool = True
+    report: bool = True
+    locale: Literal["en", "fa"] = "en"
+
+
+class SimConfig(_Strict):
+    seed: int = Field(ge=0, lt=2**63)
+    replication: int = Field(0, ge=0)
+    paired_control: bool = True
+    market: Market
+    ladder: Ladder
+    service: Service
+    economics: Economics
+    channels: dict[str, Channel] = Field(min_length=1)
+    strategy: dict[str, dict[str, Any]] = {}
+    engine: Engine = Engine()
+    output: Output = Output()
+
+    @model_validator(mode="after")
+    def _cross(self) -> "SimConfig":
+        names = [s.name for s in self.ladder.stages]
+        for k, v in self.market.initial_stages.items():
+            if k not in names:
+                raise ValueError(f"market.initial_stages: unknown stage {k!r}; stages are {names}")
+            if not (0 <= v <= 1) or math.isnan(v):
+                raise ValueError(f"market.initial_stages.{k} = {v!r}: a share must be in [0, 1]")
+        total = sum(self.market.initial_stages.values())
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"market.initial_stages: shares must add up to 1, they add up to {total:g}")
+        if not any(c.preference > 0 for c in self.channels.values()):
+            raise ValueError("channels: at least one channel needs preference > 0")
+        for name, spec in self.strategy.items():
+            if not isinstance(spec, dict) or "_target_" not in spec:
+                raise ValueError(f"strategy.{name}: needs a _target_ naming a strategy class")
+        return self
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            part = "from" if part == "from_" else part
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def format_errors(err: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for e in err.errors():
+        key = _loc(tuple(x for x in e["loc"] if x not in ("function-after",)))
+        key = f"{prefix}{'.' if prefix and key else ''}{key}" if prefix else key
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            lines.append(f"{key}: missing required key")
+        elif e["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key (typo?) — value {e.get('input')!r}")
+        elif key:
+            lines.append(f"{key} = {e.get('input')!r}: {msg}")
+        else:
+            lines.append(msg)
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def validate(cfg: Any) -> SimConfig:
+    """Validate a composed config (DictConfig or dict); raise :class:`ConfigError`."""
+    try:
+        from omegaconf import DictConfig, OmegaConf
+        if isinstance(cfg, DictConfig):
+            cfg = OmegaConf.to_container(cfg, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf ships with hydra-core
+        pass
+    if isinstance(cfg, dict):
+        cfg = {k: v for k, v in cfg.items() if k != "hydra"}
+    try:
+        return SimConfig.model_validate(cfg)
+    except ValidationError as e:
+        raise ConfigError(format_errors(e)) from None
+
+
+def compose(overrides: list[str] | None = None, config_name: str = "config"):
+    """Compose the project's Hydra config outside ``python -m sim`` (tests, notebooks, the app)."""
+    from hydra import compose as _compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        return _compose(config_name=config_name, overrides=list(overrides or []))
+
+
+def load(overrides: list[str] | None = None, config_name: str = "config") -> SimConfig:
+    return validate(compose(overrides, config_name))

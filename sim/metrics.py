@@ -1,0 +1,186 @@
+"""Measurements: the Mesa DataCollector's reporters, tidy tables and the run summary."""
+from __future__ import annotations
+
+import datetime as dt
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from .state import ACQUISITION_CAUSES
+
+QUADRANTS = ("no loyalty", "latent loyalty", "spurious loyalty", "true loyalty")
+MONEY = ("revenue", "margin", "service_cost", "contact_cost", "other_spend")
+
+
+def make_datacollector(market) -> mesa.DataCollector:
+    """Model reporters: stage stock, cumulative money (cents), flows, quadrant counts."""
+    rep = {"t": lambda m: float(m.env.now)}
+    for k, name in enumerate(market.stage_names):
+        rep[f"stage_{name}"] = (lambda kk: lambda m: int(np.count_nonzero(m.s.stage == kk)))(k)
+    for k in MONEY:
+        rep[f"cum_{k}_cents"] = (lambda kk: lambda m: int(m.totals[kk]))(k)
+    rep["cum_defections"] = lambda m: int(m.defections)
+    rep["cum_acquisitions"] = lambda m: int(m.acquisitions)
+    rep["customers_focal"] = lambda m: int(np.count_nonzero(m.role[m.s.stage] == 2))
+    rep["exposure_hazard"] = lambda m: float(sum(m.exposure_hazard()))
+    for q, name in enumerate(QUADRANTS):
+        rep["quadrant_" + name.replace(" ", "_")] = (
+            lambda qq: lambda m: int(np.count_nonzero(
+                m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)) == qq)))(q)
+    for i, st in enumerate(market.strategies):
+        rep[f"spend_{st.name}_cents"] = (lambda ss: lambda m: int(ss.ledger.spent))(st)
+    return mesa.DataCollector(model_reporters=rep)
+
+
+def timeseries(market) -> pd.DataFrame:
+    """One row per report time: stock, per-period flows and money (currency), cumulative too."""
+    df = market.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    df["date"] = pd.Timestamp(market.cfg.market.start_date) + pd.to_timedelta(df["t"], unit="D")
+    for k in MONEY:
+        c = df.pop(f"cum_{k}_cents")
+        df[f"cum_{k}"] = c / 100.0
+        df[k] = c.diff().fillna(c) / 100.0
+    df["marketing_spend"] = df["contact_cost"] + df["other_spend"]
+    df["profit"] = df["margin"] - df["service_cost"] - df["marketing_spend"]
+    df["cum_profit"] = df["profit"].cumsum()
+    df["defections"] = df["cum_defections"].diff().fillna(df["cum_defections"]).astype(int)
+    df["acquisitions"] = df["cum_acquisitions"].diff().fillna(df["cum_acquisitions"]).astype(int)
+    span = df["t"].diff().fillna(0.0)
+    prev_active = df["customers_focal"].shift(1)
+    df["churn_rate"] = np.where((span > 0) & (prev_active > 0), df["defections"] / prev_active, 0.0)
+    for col in list(df.columns):
+        if col.startswith("spend_") and col.endswith("_cents"):
+            df[col[:-6]] = df.pop(col) / 100.0
+    front = ["t", "date"]
+    return df[front + [c for c in df.columns if c not in front]]
+
+
+def flows(market) -> pd.DataFrame:
+    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count."""
+    rows = []
+    prev = np.zeros((market.n_stages, market.n_stages), dtype=np.int64)
+    for t, cum in market._flow_rows:
+        d = cum - prev
+        prev = cum
+        for i, j in zip(*np.nonzero(d)):
+            rows.append((t, market.stage_names[i], market.stage_names[j], int(d[i, j])))
+    return pd.DataFrame(rows, columns=["t", "from_stage", "to_stage", "count"])
+
+
+def customers(market) -> pd.DataFrame:
+    s, m = market.s, market
+    stage = np.asarray(m.stage_names)[s.stage]
+    quad = np.asarray(QUADRANTS)[m.loyalty_quadrant()]
+    df = pd.DataFrame({
+        "customer_id": np.arange(m.n),
+        "stage": pd.Categorical(stage, categories=m.stage_names),
+        "firm": s.firm.astype(int),
+        "channel_preference": pd.Categorical(np.asarray(m.channel_names)[s.channel], categories=m.channel_names),
+        "acquired_via": pd.Categorical(np.asarray(ACQUISITION_CAUSES)[s.acquired_via],
+                                       categories=list(ACQUISITION_CAUSES)),
+        "acquired_at": s.acquired_at,
+        "first_churn_at": s.first_churn_at,
+        "churned_at": s.churned_at,
+        "last_purchase_at": s.last_purchase_at,
+        "spend_level": s.spend,
+        "purchase_rate": s.rate,
+        "satisfaction": s.satisfaction,
+        "trust": s.trust,
+        "attitude": s.attitude,
+        "patronage": m.current_patronage(),
+        "loyalty_quadrant": pd.Categorical(quad, categories=list(QUADRANTS)),
+        "switching_cost": s.switching_cost,
+        "n_purchases": s.n_purchases,
+        "n_contacts": s.n_contacts,
+        "revenue": s.revenue / 100.0,
+        "margin": s.margin / 100.0,
+        "service_cost": s.service_cost / 100.0,
+        "contact_cost": s.contact_cost / 100.0,
+        "clv": s.clv,
+    })
+    for st in m.strategies:
+        bit = np.uint64(1) << np.uint64(st.index)
+        df[f"treated_{st.name}"] = (s.treated & bit) != 0
+        df[f"holdout_{st.name}"] = (s.held_out & bit) != 0
+    return df
+
+
+def transactions(market) -> pd.DataFrame:
+    cid, t, cents, ch = market.transactions()
+    start = pd.Timestamp(market.cfg.market.start_date)
+    return pd.DataFrame({
+        "customer_id": cid,
+        "timestamp": t,
+        "date": start + pd.to_timedelta(t, unit="D"),
+        "amount": cents / 100.0,
+        "channel": pd.Categorical(np.asarray(market.channel_names)[ch], categories=market.channel_names),
+    })
+
+
+def top_share(values: np.ndarray, share: float = 0.2) -> float:
+    """Share of the total held by the top ``share`` of the holders with a positive value."""
+    v = np.sort(values[values > 0])[::-1]
+    if v.size == 0:
+        return float("nan")
+    k = max(1, int(round(share * v.size)))
+    return float(v[:k].sum() / v.sum())
+
+
+def cohort_retention(market, period_days: float = 30.0) -> pd.DataFrame:
+    """Share of each acquisition cohort (acquired during the run) not yet churned, by age."""
+    s = market.s
+    acq = s.acquired_at
+    rows = np.flatnonzero(~np.isnan(acq) & (acq >= 0))
+    out = []
+    if rows.size == 0:
+        return pd.DataFrame(columns=["cohort", "age_days", "retained", "cohort_size"])
+    cohort = np.floor(acq[rows] / period_days).astype(int)
+    churn = np.where(np.isnan(s.first_churn_at[rows]), np.inf, s.first_churn_at[rows])
+    for c in np.unique(cohort):
+        r = cohort == c
+        a, ch = acq[rows][r], churn[r]
+        start = c * period_days
+        age = 0.0
+        while start + period_days + age <= market.days + 1e-9:
+            alive = np.count_nonzero(ch > a + age)
+            out.append((int(c), age, alive / r.sum(), int(r.sum())))
+            age += period_days
+    return pd.DataFrame(out, columns=["cohort", "age_days", "retained", "cohort_size"])
+
+
+def summary(market) -> dict:
+    s, t = market.s, market.totals
+    acquired = ~np.isnan(s.acquired_at)
+    years = market.days / 365.0
+    ts = market.datacollector.get_model_vars_dataframe()
+    mean_active = float(ts["customers_focal"].mean()) if len(ts) else 0.0
+    spend = market.marketing_spend()
+    cost = t["service_cost"] + spend
+    profit = market.profit_cents()
+    counts = market.stage_counts()
+    out = {
+        "n_customers": market.n,
+        "days": market.days,
+        "start_date": market.cfg.market.start_date,
+        "end_date": str(dt.date.fromisoformat(market.cfg.market.start_date) + dt.timedelta(days=market.days)),
+        "revenue": t["revenue"] / 100.0,
+        "gross_margin": t["margin"] / 100.0,
+        "service_cost": t["service_cost"] / 100.0,
+        "contact_cost": t["contact_cost"] / 100.0,
+        "other_marketing_spend": t["other_spend"] / 100.0,
+        "marketing_spend": spend / 100.0,
+        "profit": profit / 100.0,
+        "roi": profit / cost if cost > 0 else float("nan"),
+        "acquisitions": int(market.acquisitions),
+        "defections": int(market.defections),
+        "customers_end": int(np.count_nonzero(market.role[s.stage] == 2)),
+        "churn_rate_annual": (market.defections / years / mean_active) if mean_active > 0 else 0.0,
+        "mean_clv": float(s.clv[acquired].mean()) if acquired.any() else 0.0,
+        "total_clv": float(s.clv.sum()),
+        "top20_revenue_share": top_share(s.revenue.astype(float)),
+        "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts)},
+        "events_transactions": int(sum(x[0].size for x in market._txn)),
+        "strategies": {st.name: st.report() for st in market.strategies},
+    }
+    return out

@@ -1,0 +1,143 @@
+"""Self-contained plotly HTML report of one run."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+STAGE_COLOURS = ["#c7c7c7", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b", "#d62728",
+                 "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+
+
+def stage_labels(market, locale: str | None = None) -> list[str]:
+    loc = locale or market.cfg.output.locale
+    return [(s.fa or s.en) if loc == "fa" else s.en for s in market.cfg.ladder.stages]
+
+
+def _fig_html(fig: go.Figure, div_id: str, first: bool) -> str:
+    fig.update_layout(template="plotly_white", margin=dict(l=50, r=20, t=50, b=40), height=420)
+    return fig.to_html(full_html=False, include_plotlyjs=True if first else False, div_id=div_id,
+                       config={"displaylogo": False})
+
+
+def stage_figure(market, ts: pd.DataFrame, labels: list[str]) -> go.Figure:
+    fig = go.Figure()
+    for k, name in enumerate(market.stage_names):
+        fig.add_trace(go.Scatter(x=ts["date"], y=ts[f"stage_{name}"], name=labels[k], stackgroup="one",
+                                 line=dict(width=0.5, color=STAGE_COLOURS[k % len(STAGE_COLOURS)])))
+    fig.update_layout(title="Customers by ladder stage", yaxis_title="customers")
+    return fig
+
+
+def flow_figure(market, flows: pd.DataFrame, labels: list[str]) -> go.Figure:
+    agg = flows.groupby(["from_stage", "to_stage"], observed=True)["count"].sum().reset_index()
+    idx = {n: i for i, n in enumerate(market.stage_names)}
+    fig = go.Figure(go.Sankey(
+        node=dict(label=labels, color=[STAGE_COLOURS[i % len(STAGE_COLOURS)] for i in range(len(labels))], pad=18),
+        link=dict(source=[idx[a] for a in agg["from_stage"]], target=[idx[b] for b in agg["to_stage"]],
+                  value=agg["count"].tolist())))
+    fig.update_layout(title="Ladder flows over the run (moves between stages)")
+    return fig
+
+
+def cohort_figure(cohorts: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    if len(cohorts):
+        for c, g in cohorts.groupby("cohort"):
+            if g["cohort_size"].iloc[0] < 5:
+                continue
+            fig.add_trace(go.Scatter(x=g["age_days"], y=g["retained"], mode="lines",
+                                     name=f"month {c} (n={g['cohort_size'].iloc[0]})", line=dict(width=1)))
+        mean = cohorts.groupby("age_days").apply(
+            lambda g: np.average(g["retained"], weights=g["cohort_size"]), include_groups=False)
+        fig.add_trace(go.Scatter(x=mean.index, y=mean.values, name="all cohorts", line=dict(width=4, color="black")))
+    fig.update_layout(title="Cohort retention (customers acquired during the run, by month)",
+                      xaxis_title="days since acquisition", yaxis_title="share not yet churned", yaxis_range=[0, 1.02])
+    return fig
+
+
+def money_figure(ts: pd.DataFrame, control_ts: pd.DataFrame | None) -> go.Figure:
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=ts["date"], y=ts["revenue"], name="revenue", marker_color="#6baed6"))
+    fig.add_trace(go.Bar(x=ts["date"], y=-(ts["service_cost"]), name="service cost", marker_color="#fdae6b"))
+    fig.add_trace(go.Bar(x=ts["date"], y=-(ts["marketing_spend"]), name="marketing spend", marker_color="#e6550d"))
+    fig.add_trace(go.Scatter(x=ts["date"], y=ts["cum_profit"], name="cumulative profit", yaxis="y2",
+                             line=dict(color="black", width=3)))
+    if control_ts is not None:
+        fig.add_trace(go.Scatter(x=control_ts["date"], y=control_ts["cum_profit"], yaxis="y2",
+                                 name="cumulative profit, no-action control", line=dict(color="grey", dash="dash")))
+    fig.update_layout(title="Revenue and costs per period; cumulative profit", barmode="relative",
+                      yaxis_title="per period", yaxis2=dict(overlaying="y", side="right", title="cumulative"))
+    return fig
+
+
+def quadrant_figure(ts: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for col, colour in (("quadrant_true_loyalty", "#08519c"), ("quadrant_spurious_loyalty", "#fd8d3c"),
+                        ("quadrant_latent_loyalty", "#74c476"), ("quadrant_no_loyalty", "#bdbdbd")):
+        fig.add_trace(go.Scatter(x=ts["date"], y=ts[col], name=col.removeprefix("quadrant_").replace("_", " "),
+                                 stackgroup="q", line=dict(width=0.5, color=colour)))
+    fig.update_layout(title="Dick & Basu loyalty quadrants of current customers (attitude × repeat patronage)",
+                      yaxis_title="customers")
+    return fig
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table class='kv'>{body}</table>"
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        if np.isnan(x):
+            return "–"
+        return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
+    return str(x)
+
+
+def summary_html(summary: dict) -> str:
+    keys = ["revenue", "gross_margin", "service_cost", "marketing_spend", "profit", "roi", "churn_rate_annual",
+            "mean_clv", "top20_revenue_share", "acquisitions", "defections", "customers_end"]
+    parts = ["<h2>Summary</h2>", _table([(k, _fmt(summary.get(k))) for k in keys])]
+    if "paired" in summary:
+        p = summary["paired"]
+        parts += ["<h2>Against the no-action control (common random numbers)</h2>",
+                  _table([(k, _fmt(v)) for k, v in p.items()])]
+    if summary.get("strategies"):
+        rows = []
+        for name, r in summary["strategies"].items():
+            ho = summary.get("holdout", {}).get(name, {})
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(r.get('kind')))}</td>"
+                        f"<td>{_fmt(r.get('budget'))}</td><td>{_fmt(r.get('spend'))}</td>"
+                        f"<td>{_fmt(r.get('contacts'))}</td><td>{_fmt(r.get('responders'))}</td>"
+                        f"<td>{_fmt(ho.get('incremental_profit'))}</td><td>{_fmt(ho.get('roi'))}</td></tr>")
+        parts += ["<h2>Strategies</h2><table class='grid'><tr><th>strategy</th><th>kind</th><th>budget</th>"
+                  "<th>spend</th><th>contacts</th><th>responders</th><th>incremental profit (holdout)</th>"
+                  "<th>ROI (holdout)</th></tr>" + "".join(rows) + "</table>"]
+    return "\n".join(parts)
+
+
+def build_report(market, ts, flows, cohorts, summary, control_ts=None) -> str:
+    labels = stage_labels(market)
+    figs = [("stages", stage_figure(market, ts, labels)), ("flows", flow_figure(market, flows, labels)),
+            ("cohorts", cohort_figure(cohorts)), ("money", money_figure(ts, control_ts)),
+            ("quadrants", quadrant_figure(ts))]
+    body = [_fig_html(f, f"fig-{name}", first=(i == 0)) for i, (name, f) in enumerate(figs)]
+    d = "rtl" if market.cfg.output.locale == "fa" else "ltr"
+    return f"""<!DOCTYPE html>
+<html lang="{market.cfg.output.locale}" dir="{d}"><head><meta charset="utf-8">
+<title>Customer lifecycle simulation report</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:auto;padding:1em}}
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}
+th{{background:#f5f5f5}}</style></head><body>
+<h1>Customer lifecycle simulation</h1>
+<p>{market.n:,} customers, {market.days:g} days from {market.cfg.market.start_date}, seed {market.cfg.seed}
+(replication {market.cfg.replication}).</p>
+{summary_html(summary)}
+{''.join(body)}
+</body></html>
+"""

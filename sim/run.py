@@ -1,0 +1,129 @@
+"""Run a configured simulation (and its paired no-action control) and write its outputs."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import metrics
+from .config import SimConfig, validate
+from .market import Market
+from .outputs import atomic_write_json, write_outputs
+from .strategies import build_strategies
+
+SUMMARY = "summary.json"
+
+
+def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
+          materialize: bool | None = None) -> Market:
+    """A ready (not yet run) market. Validates first: nothing is built from a bad config."""
+    if not isinstance(cfg, SimConfig):
+        cfg = validate(cfg)
+    stage_names = [s.name for s in cfg.ladder.stages]
+    strategies = build_strategies(cfg.strategy, stage_names, list(cfg.channels)) if with_strategies else []
+    return Market(cfg, strategies, mode=mode, materialize=materialize)
+
+
+def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
+             progress: bool | None = None, desc: str = "simulating") -> Market:
+    return build(cfg, with_strategies=with_strategies, mode=mode).run(progress=progress, desc=desc)
+
+
+def _holdout_estimates(m: Market) -> dict[str, dict]:
+    """In-run control groups: treated vs held-out customers of each strategy with a holdout."""
+    s = m.s
+    value = (s.margin - s.service_cost).astype(float) / 100.0
+    out = {}
+    for st in m.strategies:
+        if st.holdout <= 0:
+            continue
+        bit = np.uint64(1) << np.uint64(st.index)
+        tr = (s.treated & bit) != 0
+        ho = ((s.held_out & bit) != 0) & ~tr
+        spend = st.ledger.spent / 100.0
+        if tr.sum() == 0 or ho.sum() == 0:
+            out[st.name] = {"treated": int(tr.sum()), "held_out": int(ho.sum())}
+            continue
+        diff = value[tr].mean() - value[ho].mean()
+        se = math.sqrt(value[tr].var(ddof=1) / max(tr.sum(), 2) + value[ho].var(ddof=1) / max(ho.sum(), 2)) \
+            if tr.sum() > 1 and ho.sum() > 1 else float("nan")
+        incr = diff * tr.sum()
+        out[st.name] = {
+            "treated": int(tr.sum()), "held_out": int(ho.sum()),
+            "uplift_per_customer": float(diff), "uplift_se": float(se),
+            "incremental_profit": float(incr),
+            "roi": float((incr - spend) / spend) if spend > 0 else float("nan"),
+        }
+    return out
+
+
+def paired(treated: dict, control: dict) -> dict:
+    """ROI of the whole strategy mix against the no-action control (common random numbers)."""
+    cost = treated["marketing_spend"]
+    gross_t = treated["gross_margin"] - treated["service_cost"]
+    gross_c = control["gross_margin"] - control["service_cost"] - control["marketing_spend"]
+    incr = gross_t - gross_c
+    return {
+        "control_profit": control["profit"],
+        "control_revenue": control["revenue"],
+        "control_churn_rate_annual": control["churn_rate_annual"],
+        "control_customers_end": control["customers_end"],
+        "control_mean_clv": control["mean_clv"],
+        "strategy_cost": cost,
+        "incremental_profit": incr,  # before strategy cost
+        "incremental_net_profit": incr - cost,
+        "roi_vs_control": (incr - cost) / cost if cost > 0 else float("nan"),
+        "incremental_revenue": treated["revenue"] - control["revenue"],
+        "churn_rate_change": treated["churn_rate_annual"] - control["churn_rate_annual"],
+        "customers_end_change": treated["customers_end"] - control["customers_end"],
+    }
+
+
+def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None) -> dict:
+    """Validate, simulate (treated, then the paired control), write every output, return the summary.
+
+    The summary (``summary.json``) is written last and atomically: its presence marks a
+    finished run; an interrupted run leaves no summary (and no half-written file).
+    """
+    if not isinstance(cfg, SimConfig):
+        cfg = validate(cfg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    market = build(cfg)
+    market.run(progress=progress, desc="treated")
+    summ = metrics.summary(market)
+    summ["holdout"] = _holdout_estimates(market)
+    if cfg.paired_control and market.strategies:
+        ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
+        control_summary = metrics.summary(ctrl)
+        summ["paired"] = paired(summ, control_summary)
+        control_ts = metrics.timeseries(ctrl)
+    else:
+        control_ts = None
+    summ["seed"] = {
+        "seed": cfg.seed, "replication": cfg.replication,
+        "entropy": int(market.seed_seq.entropy), "spawn_key": list(market.seed_seq.spawn_key),
+        "counter_rng_key": str(market.key),
+    }
+    summ["status"] = "complete"
+    write_outputs(market, out, summ, control_ts=control_ts)
+    atomic_write_json(out / "config.json", cfg.model_dump(mode="json", by_alias=True))
+    atomic_write_json(out / SUMMARY, summ)  # last: marks the run finished
+    summ["elapsed_seconds"] = round(time.perf_counter() - t0, 3)  # not written: outputs stay byte-identical
+    return summ
+
+
+def is_finished(out_dir: str | os.PathLike) -> bool:
+    p = Path(out_dir) / SUMMARY
+    if not p.exists():
+        return False
+    try:
+        return json.loads(p.read_text()).get("status") == "complete"
+    except (OSError, json.JSONDecodeError):
+        return False

@@ -1,0 +1,66 @@
+"""Build strategy objects from the ``strategy`` config mapping (``name -> {_target_, ...}``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..config import ConfigError, format_errors
+from .base import Strategy
+
+
+def _resolve(target: str, where: str):
+    from hydra.utils import get_class
+    try:
+        cls = get_class(target)
+    except Exception as e:  # hydra wraps import errors in several ways
+        raise ConfigError(f"invalid configuration:\n  {where}._target_ = {target!r}: cannot import it ({e})") from None
+    return cls
+
+
+def _build(spec: Any, where: str):
+    if isinstance(spec, dict) and "_target_" in spec:
+        cls = _resolve(spec["_target_"], where)
+        kwargs = {k: _build(v, f"{where}.{k}") for k, v in spec.items() if k != "_target_"}
+        try:
+            return cls(**kwargs)
+        except ValidationError as e:
+            raise ConfigError(format_errors(e, prefix=where)) from None
+        except TypeError as e:
+            raise ConfigError(f"invalid configuration:\n  {where}: {e}") from None
+    if isinstance(spec, dict):
+        return {k: _build(v, f"{where}.{k}") for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_build(v, f"{where}[{i}]") for i, v in enumerate(spec)]
+    return spec
+
+
+def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None = None,
+                     channels: list[str] | None = None) -> list[Strategy]:
+    """Instantiate and check every strategy; errors name the config key."""
+    out = []
+    for name, s in (spec or {}).items():
+        where = f"strategy.{name}"
+        if not isinstance(s, dict) or "_target_" not in s:
+            raise ConfigError(f"invalid configuration:\n  {where}: needs a _target_ naming a strategy class")
+        cls = _resolve(s["_target_"], where)
+        if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+            raise ConfigError(f"invalid configuration:\n  {where}._target_ = {s['_target_']!r}: "
+                              f"not a sim.strategies.Strategy subclass")
+        obj = _build({**s, "name": s.get("name") or name}, where)
+        if channels is not None and obj.channel is not None and obj.channel not in channels:
+            raise ConfigError(f"invalid configuration:\n  {where}.channel = {obj.channel!r}: "
+                              f"not a channel; channels are {channels}")
+        if market_stage_names is not None:
+            for attr in ("eligible_stages",):
+                bad = [x for x in getattr(obj, attr, []) or [] if x not in market_stage_names]
+                if bad:
+                    raise ConfigError(f"invalid configuration:\n  {where}.{attr} = {bad!r}: unknown stage; "
+                                      f"stages are {market_stage_names}")
+            seg = getattr(obj, "segment", None)
+            for x in getattr(seg, "stages", []) or []:
+                if x not in market_stage_names:
+                    raise ConfigError(f"invalid configuration:\n  {where}.segment.stages: unknown stage {x!r}; "
+                                      f"stages are {market_stage_names}")
+        out.append(obj)
+    return out
