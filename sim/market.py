@@ -80,6 +80,7 @@ class Market(mesa.Model):
         self.H = 0.0                 # cumulative exposure hazard
         self.ad_pressure = 0.0       # extra exposure hazard per day from advertising (strategies)
         self.wom_boost = 1.0         # multiplier on word of mouth (referral programme)
+        self.quality_shift = 0.0     # additive shift of service quality (e.g. a service shock)
         self.totals = {k: 0 for k in ("revenue", "margin", "service_cost", "contact_cost", "other_spend")}
         self.flows = np.zeros((self.n_stages, self.n_stages), dtype=np.int64)
         self.defections = 0
@@ -366,7 +367,7 @@ class Market(mesa.Model):
         self.totals["service_cost"] += int(svc.sum())
         self._txn.append((rows.astype(np.int64), np.asarray(t, float).copy(), cents, s.channel[rows].copy()))
         # service encounter
-        q = np.clip(sv.quality + s.service_boost[rows] + sv.quality_sd * self.crng.normal(R.QUALITY, rows, c), 0, 1)
+        q = np.clip(sv.quality + self.quality_shift + s.service_boost[rows] + sv.quality_sd * self.crng.normal(R.QUALITY, rows, c), 0, 1)
         sat = s.satisfaction[rows]
         sat = sat + sv.satisfaction_learning * (q - sat)
         bad = q < sv.bad_threshold
