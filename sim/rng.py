@@ -39,27 +39,38 @@ HOLDOUT = 12
 INIT = 13
 
 
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = x + _GOLDEN
-        x = (x ^ (x >> _S30)) * _M1
-        x = (x ^ (x >> _S27)) * _M2
-        return x ^ (x >> _S31)
+    """SplitMix64 finaliser on a uint64 array (array arithmetic wraps modulo 2**64 silently)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+def _mix_int(x: int) -> int:
+    """The same finaliser on a Python int (for the scalar part of a key)."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
 
 
 class CounterRNG:
     """Vectorised keyed hash → uniforms in (0, 1)."""
 
     def __init__(self, key: int):
-        self.key = np.uint64(key & 0xFFFFFFFFFFFFFFFF)
+        self.key = int(key) & _MASK
+        self._prefix: dict[int, np.uint64] = {}
 
     def uniform(self, stream: int, rows: np.ndarray, counter) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.uint64)
-        counter = np.asarray(counter, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            h = _mix(self.key ^ np.uint64(stream) * _M2)
-            h = _mix(h ^ rows)
-            h = _mix(h ^ counter)
+        pre = self._prefix.get(stream)
+        if pre is None:
+            pre = self._prefix[stream] = np.uint64(_mix_int(self.key ^ ((int(stream) * 0x94D049BB133111EB) & _MASK)))
+        h = _mix(np.asarray(rows, dtype=np.uint64) ^ pre)
+        h = _mix(h ^ np.asarray(counter, dtype=np.uint64))
         return ((h >> _S11).astype(np.float64) + 0.5) * _INV53
 
     def exponential(self, stream: int, rows, counter) -> np.ndarray:
@@ -70,9 +81,8 @@ class CounterRNG:
 
 
 def stream_id(name: str) -> int:
-    """A stable stream number for a named purpose (e.g. a strategy's name)."""
-    h = np.uint64(1469598103934665603)
-    with np.errstate(over="ignore"):
-        for b in name.encode():
-            h = (h ^ np.uint64(b)) * np.uint64(1099511628211)
-    return int(h)
+    """A stable stream number for a named purpose (e.g. a strategy's name): 64-bit FNV-1a."""
+    h = 1469598103934665603
+    for b in name.encode():
+        h = ((h ^ b) * 1099511628211) & _MASK
+    return h
