@@ -46,5 +46,14 @@ def main(cfg: DictConfig) -> float | None:
     return summary["roi"]
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    from .cli_check import unknown_key_message
+    msg = unknown_key_message(sys.argv[1:])
+    if msg:
+        print(msg, file=sys.stderr)
+        sys.exit(2)
     main()
+
+
+if __name__ == "__main__":
+    cli()

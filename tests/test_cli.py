@@ -72,3 +72,19 @@ def test_persian_locale_report(tmp_path):
     loyal = "مشتری وفادار"
     assert (loyal in html or json.dumps(loyal)[1:-1] in html) and 'dir="rtl"' in html
     assert not (tmp_path / "transactions.parquet").exists()
+
+
+def test_command_line_typo_names_the_key_and_what_is_allowed(tmp_path):
+    r = run_cli(tmp_path, "market.n_custmers=5")
+    assert r.returncode == 2
+    assert "unknown configuration key 'market.n_custmers'" in r.stderr
+    assert "did you mean: market.n_customers" in r.stderr and "keys under 'market'" in r.stderr
+    r = run_cli(tmp_path, "strategy=loyalty_programme", "strategy.loyalty_programme.point_rate=0.1")
+    assert r.returncode == 2 and "strategy.loyalty_programme.points_rate" in r.stderr
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_unknown_strategy_lists_the_options(tmp_path):
+    r = run_cli(tmp_path, "strategy=loyalty_programm")
+    assert r.returncode != 0
+    assert "Could not find 'strategy/loyalty_programm'" in r.stderr and "loyalty_programme" in r.stderr
