@@ -74,6 +74,8 @@ class Market(mesa.Model):
         self.env = simpy.Environment()
         self._build_ladder()
         self._build_channels()
+        from .agents.firm import firms_from_config
+        self.firms = firms_from_config(cfg)
         self.competitor_weights = np.array([c.attractiveness for c in cfg.market.competitors], float)
         self.competitor_weights /= self.competitor_weights.sum()
         # market-level accumulators

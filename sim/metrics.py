@@ -180,7 +180,34 @@ def summary(market) -> dict:
         "total_clv": float(s.clv.sum()),
         "top20_revenue_share": top_share(s.revenue.astype(float)),
         "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts)},
+        "firm_customers_end": {f.name: int(f.customers(market).size) for f in market.firms},
         "events_transactions": int(sum(x[0].size for x in market._txn)),
-        "strategies": {st.name: st.report() for st in market.strategies},
+        "strategies": {st.name: {**st.report(), **strategy_outcomes(market, st)} for st in market.strategies},
     }
+    return out
+
+
+def _group_outcome(market, mask: np.ndarray) -> dict:
+    s = market.s
+    n = int(mask.sum())
+    if n == 0:
+        return {"customers": 0}
+    counts = np.bincount(s.stage[mask], minlength=market.n_stages)
+    return {
+        "customers": n,
+        "churned_share_end": float(np.count_nonzero(market.role[s.stage[mask]] == 3) / n),
+        "ever_churned_share": float(np.count_nonzero(~np.isnan(s.first_churn_at[mask])) / n),
+        "stage_mix_end": {nm: float(c / n) for nm, c in zip(market.stage_names, counts)},
+        "net_margin_per_customer": float((s.margin[mask] - s.service_cost[mask]).sum() / 100.0 / n),
+    }
+
+
+def strategy_outcomes(market, st) -> dict:
+    """Churn and ladder-stage mix of the customers a strategy contacted (and of its holdout)."""
+    bit = np.uint64(1) << np.uint64(st.index)
+    treated = (market.s.treated & bit) != 0
+    out = {"treated": _group_outcome(market, treated)}
+    held = ((market.s.held_out & bit) != 0) & ~treated
+    if held.any():
+        out["held_out"] = _group_outcome(market, held)
     return out

@@ -111,13 +111,21 @@ def summary_html(summary: dict) -> str:
         rows = []
         for name, r in summary["strategies"].items():
             ho = summary.get("holdout", {}).get(name, {})
+            tr = r.get("treated", {})
+            mix = tr.get("stage_mix_end", {})
+            top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mix.items(), key=lambda kv: -kv[1])[:3])
             rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(r.get('kind')))}</td>"
                         f"<td>{_fmt(r.get('budget'))}</td><td>{_fmt(r.get('spend'))}</td>"
                         f"<td>{_fmt(r.get('contacts'))}</td><td>{_fmt(r.get('responders'))}</td>"
+                        f"<td>{_fmt(tr.get('churned_share_end'))}</td><td>{html.escape(top)}</td>"
                         f"<td>{_fmt(ho.get('incremental_profit'))}</td><td>{_fmt(ho.get('roi'))}</td></tr>")
         parts += ["<h2>Strategies</h2><table class='grid'><tr><th>strategy</th><th>kind</th><th>budget</th>"
-                  "<th>spend</th><th>contacts</th><th>responders</th><th>incremental profit (holdout)</th>"
-                  "<th>ROI (holdout)</th></tr>" + "".join(rows) + "</table>"]
+                  "<th>spend</th><th>contacts</th><th>responders</th><th>contacted: churned at end</th>"
+                  "<th>contacted: stage mix at end</th><th>incremental profit (holdout)</th>"
+                  "<th>ROI (holdout)</th></tr>" + "".join(rows) + "</table>"
+                  "<p>Incremental profit and ROI per strategy come from in-run control groups "
+                  "(<code>strategy.&lt;name&gt;.holdout</code> &gt; 0); the mix as a whole is measured against "
+                  "the paired no-action control above.</p>"]
     return "\n".join(parts)
 
 

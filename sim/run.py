@@ -74,6 +74,7 @@ def paired(treated: dict, control: dict) -> dict:
         "control_churn_rate_annual": control["churn_rate_annual"],
         "control_customers_end": control["customers_end"],
         "control_mean_clv": control["mean_clv"],
+        "control_stage_counts_end": control["stage_counts_end"],
         "strategy_cost": cost,
         "incremental_profit": incr,  # before strategy cost
         "incremental_net_profit": incr - cost,

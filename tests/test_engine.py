@@ -136,8 +136,12 @@ def test_defectors_go_to_competitors_and_customers_to_the_focal_firm(market):
     assert np.all(s.firm[role == 3] >= 1)
     assert np.all(s.firm[role == 3] <= len(market.cfg.market.competitors))
     assert np.all(s.firm[role == 2] == 0)
-    # both rivals receive defectors
+    # both rivals receive defectors, and the summary counts customers per firm
     assert len(np.unique(s.firm[role == 3])) == 2
+    per_firm = metrics.summary(market)["firm_customers_end"]
+    assert list(per_firm) == ["Focal firm", "Rival A", "Rival B"]
+    assert per_firm["Focal firm"] == np.count_nonzero(role == 2)
+    assert per_firm["Rival A"] + per_firm["Rival B"] == np.count_nonzero(role == 3)
 
 
 def test_events_happen_in_continuous_time():

@@ -167,3 +167,11 @@ def test_holdout_customers_are_never_contacted_and_uplift_is_estimated():
     assert est["treated"] == treated.sum() and "roi" in est
     share = held.sum() / (held.sum() + treated.sum())
     assert 0.2 < share < 0.4
+    # the summary carries each strategy's spend, churn and ladder-stage mix of contacted and held-out
+    rep = metrics.summary(t)["strategies"][st.name]
+    assert rep["spend"] == st.ledger.spent / 100 > 0
+    for group in ("treated", "held_out"):
+        g = rep[group]
+        assert g["customers"] == (treated.sum() if group == "treated" else (held & ~treated).sum())
+        assert sum(g["stage_mix_end"].values()) == pytest.approx(1.0)
+        assert 0 <= g["churned_share_end"] <= g["ever_churned_share"] <= 1
