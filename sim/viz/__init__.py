@@ -3,6 +3,6 @@
 ``sim.viz.model`` has the Mesa model the app builds (no browser dependencies);
 ``sim/viz/app.py`` is the Solara page.
 """
-from .model import SCENARIOS, TeachingMarket, strategy_options, teaching_overrides
+from .model import SCENARIOS, TeachingMarket, stage_panel_html, strategy_options, teaching_overrides
 
-__all__ = ["SCENARIOS", "TeachingMarket", "strategy_options", "teaching_overrides"]
+__all__ = ["SCENARIOS", "TeachingMarket", "stage_panel_html", "strategy_options", "teaching_overrides"]

@@ -7,8 +7,6 @@ play, pause, step and reset and the scenario, strategy and market parameters.
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import solara
 from matplotlib.figure import Figure
@@ -17,15 +15,11 @@ from mesa.visualization.utils import update_counter
 
 from sim.config import load
 from sim.metrics import QUADRANTS
-from sim.report import STAGE_COLOURS, stage_labels
-from sim.viz.model import FROM_SCENARIO, SCENARIOS, TeachingMarket, extra_overrides, strategy_options
+from sim.report import stage_labels
+from sim.viz.model import (FROM_SCENARIO, SCENARIOS, TeachingMarket, extra_overrides, stage_colour,
+                           stage_panel_html, strategy_options)
 
 QUADRANT_COLOURS = ("#bdbdbd", "#74c476", "#fd8d3c", "#08519c")
-QUADRANT_FA = ("بدون وفاداری", "وفاداری پنهان", "وفاداری کاذب", "وفاداری واقعی")
-
-
-def _colour(k: int) -> str:
-    return STAGE_COLOURS[k % len(STAGE_COLOURS)]
 
 
 def _initial_choices() -> tuple[str, str]:
@@ -39,10 +33,6 @@ def _initial_choices() -> tuple[str, str]:
     return scenario, locale
 
 
-def _money(cents: int) -> str:
-    return f"{cents / 100:,.0f}"
-
-
 def _legend_label(model, k: int, labels: list[str]) -> str:
     # matplotlib cannot shape Persian script: charts number the stages, the HTML table names them
     return labels[k] if model.locale == "en" else str(k + 1)
@@ -52,31 +42,7 @@ def _legend_label(model, k: int, labels: list[str]) -> str:
 def StagePanel(model):
     """Stage counts now (named in the chosen locale) and money so far; read by the browser test."""
     update_counter.get()
-    labels = stage_labels(model, model.locale)
-    counts = model.stage_counts()
-    rtl = model.locale == "fa"
-    rows = "".join(
-        f"<tr data-stage='{name}'><td><span style='display:inline-block;width:12px;height:12px;"
-        f"background:{_colour(k)}'></span> {k + 1}</td><td>{html.escape(labels[k])}</td>"
-        f"<td class='stage-count' data-testid='count-{name}' style='text-align:right'>{int(c)}</td></tr>"
-        for k, (name, c) in enumerate(zip(model.stage_names, counts)))
-    t = model.totals
-    cost = t["service_cost"] + model.marketing_spend()
-    profit = model.profit_cents()
-    roi = f"{profit / cost:.2f}" if cost > 0 else "–"
-    money = "".join(f"<tr><td>{k}</td><td data-testid='kpi-{k.split()[0]}' style='text-align:right'>{v}</td></tr>"
-                    for k, v in (("revenue", _money(t["revenue"])), ("gross margin", _money(t["margin"])),
-                                 ("service cost", _money(t["service_cost"])),
-                                 ("marketing spend", _money(model.marketing_spend())),
-                                 ("profit", _money(profit)), ("ROI", roi)))
-    head = "مرحله" if rtl else "stage"
-    solara.HTML(tag="div", unsafe_innerHTML=(
-        f"<div id='stage-panel' data-day='{model.now:.0f}' style='font-family:sans-serif;font-size:14px'>"
-        f"<b>Day {model.now:.0f} of {model.days:g}</b> · scenario <i>{html.escape(model.scenario)}</i>"
-        f"<table id='stage-counts' dir='{'rtl' if rtl else 'ltr'}' style='border-collapse:collapse;margin:4px 0'>"
-        f"<tr><th>#</th><th>{head}</th><th>n</th></tr>{rows}</table>"
-        f"<table id='money' style='border-collapse:collapse'>{money}</table>"
-        "<small>money so far, in currency; ROI = profit / (service cost + marketing spend)</small></div>"))
+    solara.HTML(tag="div", unsafe_innerHTML=stage_panel_html(model))
 
 
 @solara.component
@@ -91,7 +57,7 @@ def LadderView(model):
     for k in range(model.n_stages):
         idx = np.flatnonzero(stage == k)
         i = np.arange(idx.size)
-        ax.scatter(k * (per_row + 2) + i % per_row, i // per_row, s=9, color=_colour(k),
+        ax.scatter(k * (per_row + 2) + i % per_row, i // per_row, s=9, color=stage_colour(k),
                    label=_legend_label(model, k, labels))
     ax.set_xticks([k * (per_row + 2) + per_row / 2 - 0.5 for k in range(model.n_stages)],
                   [str(k + 1) for k in range(model.n_stages)])
@@ -112,7 +78,7 @@ def StageHistory(model):
     ax = fig.subplots()
     if len(df):
         ys = [df[f"stage_{n}"].to_numpy() for n in model.stage_names]
-        ax.stackplot(df["t"].to_numpy(), *ys, colors=[_colour(k) for k in range(model.n_stages)],
+        ax.stackplot(df["t"].to_numpy(), *ys, colors=[stage_colour(k) for k in range(model.n_stages)],
                      labels=[_legend_label(model, k, labels) for k in range(model.n_stages)])
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_xlabel("day")
@@ -163,7 +129,7 @@ def QuadrantView(model):
     quad = model.loyalty_quadrant(rows)
     fig = Figure(figsize=(6.4, 3.6), dpi=90)
     ax = fig.subplots()
-    ax.scatter(pat, att, s=10, c=[_colour(k) for k in model.s.stage[rows]], alpha=0.8)
+    ax.scatter(pat, att, s=10, c=[stage_colour(k) for k in model.s.stage[rows]], alpha=0.8)
     ax.axhline(0.5, color="grey", lw=1)
     ax.axvline(0.5, color="grey", lw=1)
     counts = np.bincount(quad, minlength=4)

@@ -9,11 +9,13 @@ DataCollector records a row every window.
 """
 from __future__ import annotations
 
+import html
 import os
 import shlex
 
 from ..config import CONFIG_DIR, load
 from ..market import Market
+from ..report import STAGE_COLOURS, stage_labels
 from ..strategies import build_strategies
 
 SCENARIOS = ("default",) + tuple(sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml")))
@@ -79,3 +81,44 @@ class TeachingMarket(Market):
     def step(self) -> None:
         super().step()
         self.running = not self.finished
+
+
+def stage_colour(k: int) -> str:
+    return STAGE_COLOURS[k % len(STAGE_COLOURS)]
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:,.0f}"
+
+
+def stage_panel_html(model: Market) -> str:
+    """The app's stage table (names in ``model.cfg.output.locale``) and money so far, as HTML."""
+    locale = model.cfg.output.locale
+    labels = stage_labels(model, locale)
+    counts = model.stage_counts()
+    rtl = locale == "fa"
+    rows = "".join(
+        f"<tr data-stage='{name}'><td><span style='display:inline-block;width:12px;height:12px;"
+        f"background:{stage_colour(k)}'></span> {k + 1}</td><td>{html.escape(labels[k])}</td>"
+        f"<td class='stage-count' data-testid='count-{name}' style='text-align:right'>{int(c)}</td></tr>"
+        for k, (name, c) in enumerate(zip(model.stage_names, counts)))
+    t = model.totals
+    cost = t["service_cost"] + model.marketing_spend()
+    profit = model.profit_cents()
+    roi = f"{profit / cost:.2f}" if cost > 0 else "–"
+    money = "".join(
+        f"<tr><td>{k}</td><td data-testid='kpi-{k.split()[0]}' style='text-align:right'>{v}</td></tr>"
+        for k, v in (("revenue", _money(t["revenue"])), ("gross margin", _money(t["margin"])),
+                     ("service cost", _money(t["service_cost"])),
+                     ("marketing spend", _money(model.marketing_spend())),
+                     ("profit", _money(profit)), ("ROI", roi)))
+    head = "مرحله" if rtl else "stage"
+    scenario = getattr(model, "scenario", "default")
+    return (
+        f"<div id='stage-panel' data-day='{model.now:.0f}' style='font-family:sans-serif;font-size:14px'>"
+        f"<b>Day {model.now:.0f} of {model.days:g}</b> · scenario <i>{html.escape(scenario)}</i>"
+        f"<table id='stage-counts' lang='{locale}' dir='{'rtl' if rtl else 'ltr'}' "
+        f"style='border-collapse:collapse;margin:4px 0'>"
+        f"<tr><th>#</th><th>{head}</th><th>n</th></tr>{rows}</table>"
+        f"<table id='money' style='border-collapse:collapse'>{money}</table>"
+        "<small>money so far, in currency; ROI = profit / (service cost + marketing spend)</small></div>")
