@@ -19,7 +19,7 @@ from sim.report import stage_labels
 from sim.viz.model import (FROM_SCENARIO, SCENARIOS, TeachingMarket, extra_overrides, stage_colour,
                            stage_panel_html, strategy_options)
 
-QUADRANT_COLOURS = ("#bdbdbd", "#74c476", "#fd8d3c", "#08519c")
+QUADRANT_COLOURS = ("#636363", "#31a354", "#e6550d", "#08519c")
 
 
 def _initial_choices() -> tuple[str, str]:
@@ -135,7 +135,8 @@ def QuadrantView(model):
     counts = np.bincount(quad, minlength=4)
     for q, (x, y) in enumerate(((0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))):
         ax.text(x, y, f"{QUADRANTS[q]}\n{counts[q]}", ha="center", va="center", fontsize=9,
-                color=QUADRANT_COLOURS[q], weight="bold", alpha=0.9)
+                color=QUADRANT_COLOURS[q], weight="bold", zorder=3,
+                bbox=dict(facecolor="white", alpha=0.75, lw=0))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("repeat patronage")

@@ -116,6 +116,7 @@ def stage_panel_html(model: Market) -> str:
     scenario = getattr(model, "scenario", "default")
     return (
         f"<div id='stage-panel' data-day='{model.now:.0f}' style='font-family:sans-serif;font-size:14px'>"
+        "<style>#stage-panel td,#stage-panel th{padding:1px 8px}</style>"
         f"<b>Day {model.now:.0f} of {model.days:g}</b> · scenario <i>{html.escape(scenario)}</i>"
         f"<table id='stage-counts' lang='{locale}' dir='{'rtl' if rtl else 'ltr'}' "
         f"style='border-collapse:collapse;margin:4px 0'>"
