@@ -119,3 +119,13 @@ def test_teaching_overrides_reject_unknown_scenario():
         teaching_overrides(scenario="nope")
     ov = teaching_overrides(scenario="bad_service_shock", strategy="none", extra=["+scenario=acquisition_only"])
     assert ov.count("+scenario=bad_service_shock") == 1 and "+scenario=acquisition_only" not in ov
+    ov = teaching_overrides(scenario="default", extra=["+scenario=acquisition_only"])
+    assert not any(o.startswith("+scenario=") for o in ov)
+
+
+def test_app_choices_win_over_command_line_overrides(monkeypatch):
+    monkeypatch.setenv("SIM_VIZ_OVERRIDES", "output.locale=fa seed=5 +scenario=bad_service_shock")
+    m = TeachingMarket(n_customers=100, locale="en", seed=3, scenario="default")
+    assert m.cfg.output.locale == "en" and m.cfg.seed == 3 and "service_shock" not in m.cfg.strategy
+    m = TeachingMarket(n_customers=100, locale="fa", scenario="bad_service_shock")
+    assert m.cfg.output.locale == "fa" and "service_shock" in m.cfg.strategy

@@ -39,11 +39,12 @@ def teaching_overrides(*, scenario: str = "default", strategy: str = FROM_SCENAR
                        defection: float | None = None, conversion: float | None = None, seed: int = 0,
                        extra: list[str] | None = None) -> list[str]:
     """Hydra overrides for one teaching market (``None``: keep the config's value)."""
-    ov = list(extra or [])
+    # the app's own choices replace the command line's starting scenario (later overrides win)
+    ov = [o for o in (extra or []) if not o.startswith("+scenario=")]
     if scenario and scenario != "default":
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; scenarios are {list(SCENARIOS)}")
-        ov = [o for o in ov if not o.startswith("+scenario=")] + [f"+scenario={scenario}"]
+        ov.append(f"+scenario={scenario}")
     if strategy and strategy != FROM_SCENARIO:
         ov.append(f"strategy={strategy}")
     ov += [
