@@ -91,6 +91,15 @@ def test_teaching_view_steps_in_browser(tmp_path):
                 assert moved >= 5, (before, after)
                 revenue = page.locator("[data-testid='kpi-revenue']").inner_text()
                 assert float(revenue.replace(",", "")) > 0
+                # play runs the model on its own; pause stops it
+                page.get_by_role("button", name="▶").click()
+                page.wait_for_function("() => +document.querySelector('#stage-panel').dataset.day >= 70")
+                page.get_by_role("button", name="❚❚").click()
+                page.get_by_role("button", name="▶").wait_for()
+                page.wait_for_timeout(2500)  # a step already under way may still land and render
+                day = page.locator("#stage-panel").get_attribute("data-day")
+                page.wait_for_timeout(2000)
+                assert page.locator("#stage-panel").get_attribute("data-day") == day
                 page.wait_for_timeout(800)  # let the last figures paint
                 SCREENSHOT.parent.mkdir(exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT), full_page=True)
