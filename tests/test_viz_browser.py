@@ -80,7 +80,7 @@ def test_teaching_view_steps_in_browser(tmp_path):
                 assert n == 400 and len(before) == 8, before
                 assert page.locator("#stage-counts").inner_text().count("Suspect") == 1  # English by default
                 step = page.get_by_role("button", name="Step")
-                for k in range(1, 9):
+                for k in range(1, 7):
                     step.click()
                     page.wait_for_function(
                         "d => document.querySelector('#stage-panel').dataset.day === String(d)", arg=7 * k)
@@ -93,10 +93,10 @@ def test_teaching_view_steps_in_browser(tmp_path):
                 assert float(revenue.replace(",", "")) > 0
                 # play runs the model on its own; pause stops it
                 page.get_by_role("button", name="▶").click()
-                page.wait_for_function("() => +document.querySelector('#stage-panel').dataset.day >= 70")
+                page.wait_for_function("() => +document.querySelector('#stage-panel').dataset.day >= 56")
                 page.get_by_role("button", name="❚❚").click()
                 page.get_by_role("button", name="▶").wait_for()
-                page.wait_for_timeout(2500)  # a step already under way may still land and render
+                page.wait_for_timeout(2000)  # a step already under way may still land and render
                 day = page.locator("#stage-panel").get_attribute("data-day")
                 page.wait_for_timeout(2000)
                 assert page.locator("#stage-panel").get_attribute("data-day") == day
