@@ -3,6 +3,7 @@ YAML file in ``configs/strategy/`` whose ``_target_`` names it."""
 from .acquisition import MassAdvertising, ReferralProgramme, TargetedAcquisition
 from .base import DoNothing, Segmenter, Strategy
 from .development import CrossSell, UpSell
+from .events import ServiceShock
 from .retention import ChurnOutreach, LoyaltyProgramme, ServiceRecovery, WinBack
 from .segmentation import RFM, Segmentation, StageSegment, ValueSegment
 from .build import build_strategies
@@ -11,4 +12,5 @@ __all__ = [
     "Strategy", "Segmenter", "DoNothing", "MassAdvertising", "TargetedAcquisition", "ReferralProgramme",
     "LoyaltyProgramme", "ServiceRecovery", "ChurnOutreach", "WinBack", "CrossSell", "UpSell",
     "RFM", "ValueSegment", "StageSegment", "Segmentation", "build_strategies",
+    "ServiceShock",
 ]

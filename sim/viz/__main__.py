@@ -1,0 +1,41 @@
+"""``python -m sim.viz [--host H] [--port N] [hydra overrides...]``: serve the teaching view.
+
+Overrides are the command line's (``+scenario=bad_service_shock``, ``output.locale=fa``,
+``market.mean_spend=80``, ...): they set the app's starting scenario and locale and apply to
+every market it builds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from .model import ENV_OVERRIDES
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m sim.viz", description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default="localhost")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides, as for python -m sim")
+    args = ap.parse_args(argv)
+    if args.overrides:  # fail here, with the config's own message, rather than in the browser
+        from ..config import ConfigError, load
+        try:
+            load(args.overrides)
+        except ConfigError as e:
+            print(f"sim.viz: {e}", file=sys.stderr)
+            sys.exit(2)
+    env = dict(os.environ)
+    env[ENV_OVERRIDES] = shlex.join(args.overrides)
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no phoning home from a classroom
+    app = Path(__file__).with_name("app.py")
+    exe = Path(sys.executable).with_name("solara")
+    cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
+    os.execvpe(cmd[0], cmd, env)
+
+
+if __name__ == "__main__":
+    main()
