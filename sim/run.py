@@ -25,7 +25,9 @@ def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | Non
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
     stage_names = [s.name for s in cfg.ladder.stages]
-    strategies = build_strategies(cfg.strategy, stage_names, list(cfg.channels)) if with_strategies else []
+    strategies = build_strategies(cfg.strategy, stage_names, list(cfg.channels))
+    if not with_strategies:  # the no-action control: market events stay, firm actions go
+        strategies = [s for s in strategies if s.environment]
     return Market(cfg, strategies, mode=mode, materialize=materialize)
 
 
@@ -64,7 +66,7 @@ def _holdout_estimates(m: Market) -> dict[str, dict]:
 
 def paired(treated: dict, control: dict) -> dict:
     """ROI of the whole strategy mix against the no-action control (common random numbers)."""
-    cost = treated["marketing_spend"]
+    cost = treated["marketing_spend"] - control["marketing_spend"]
     gross_t = treated["gross_margin"] - treated["service_cost"]
     gross_c = control["gross_margin"] - control["service_cost"] - control["marketing_spend"]
     incr = gross_t - gross_c
@@ -100,7 +102,7 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
     market.run(progress=progress, desc="treated")
     summ = metrics.summary(market)
     summ["holdout"] = _holdout_estimates(market)
-    if cfg.paired_control and market.strategies:
+    if cfg.paired_control and any(not s.environment for s in market.strategies):
         ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
         control_summary = metrics.summary(ctrl)
         summ["paired"] = paired(summ, control_summary)

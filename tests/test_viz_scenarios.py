@@ -32,7 +32,7 @@ def test_presets_compose_validate_and_differ():
     assert "acquisition" not in _kinds(ret) and "retention" in _kinds(ret)
     assert set(shock.strategy) == set(default.strategy) | {"service_shock"}
     assert shock.strategy["service_shock"]["_target_"] == "sim.strategies.ServiceShock"
-    assert shock.paired_control is False
+    assert shock.paired_control is True
     # command-line overrides still apply on top of a preset
     assert list(sim.load(SMALL + ["+scenario=bad_service_shock", "strategy=none"]).strategy) == ["service_shock"]
     with pytest.raises(sim.ConfigError, match="quality_drop"):
@@ -76,7 +76,8 @@ def test_preset_from_the_command_line(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["strategies"]["service_shock"]["kind"] == "event"
-    assert "paired" not in summary
+    # the paired control lives through the shock too: strategy cost is the strategies' spend only
+    assert summary["paired"]["strategy_cost"] == pytest.approx(summary["marketing_spend"])
 
 
 def test_teaching_market_from_keywords_steps_and_conserves():
@@ -129,3 +130,14 @@ def test_app_choices_win_over_command_line_overrides(monkeypatch):
     assert m.cfg.output.locale == "en" and m.cfg.seed == 3 and "service_shock" not in m.cfg.strategy
     m = TeachingMarket(n_customers=100, locale="fa", scenario="bad_service_shock")
     assert m.cfg.output.locale == "fa" and "service_shock" in m.cfg.strategy
+
+
+def test_paired_control_keeps_market_events_and_drops_firm_actions():
+    """The no-action control of a shock scenario lives through the same shock."""
+    cfg = sim.load(SMALL + ["+scenario=bad_service_shock"])
+    control = sim.build(cfg, with_strategies=False)
+    assert [type(s).__name__ for s in control.strategies] == ["ServiceShock"]
+    control.run(progress=False)
+    assert control.quality_shift < 0 and control.marketing_spend() == 0
+    plain = sim.simulate(sim.load(SMALL + ["strategy=none"]), progress=False)
+    assert control.defections > plain.defections

@@ -39,6 +39,9 @@ class Strategy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
     kind: ClassVar[str] = "other"
+    #: True for plug-ins that change the market rather than act for the firm (e.g. a service
+    #: shock): they stay in the paired no-action control, which removes only firm actions.
+    environment: ClassVar[bool] = False
 
     name: str = ""
     budget: float = Field(0.0, ge=0, description="currency available to this strategy for the whole run")

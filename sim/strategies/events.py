@@ -21,6 +21,7 @@ class ServiceShock(Strategy):
     """
 
     kind: ClassVar[str] = "event"
+    environment: ClassVar[bool] = True
     channel: str | None = None
     quality_drop: float = Field(0.3, ge=0, le=1, description="service quality lost during the shock (0..1 scale)")
     duration_days: float | None = Field(None, gt=0, description="days until quality recovers; null: never")
