@@ -92,6 +92,8 @@ def _table(rows: list[tuple[str, str]]) -> str:
 def _fmt(x) -> str:
     if x is None:
         return "–"
+    if isinstance(x, dict):
+        return " · ".join(f"{k} {_fmt(v)}" for k, v in x.items())
     if isinstance(x, float):
         if np.isnan(x):
             return "–"
