@@ -9,6 +9,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from . import sweep as _sweep  # noqa: F401 - registers the study configs' resolvers
 from .config import ConfigError, validate
 
 log = logging.getLogger("sim")
@@ -39,6 +40,7 @@ def main(cfg: DictConfig) -> float | None:
     container = OmegaConf.to_container(cfg, resolve=True)
     try:
         opts = sweep_options(container.pop("sweep", None))
+        container.pop("study", None)  # free study parameters, used through interpolation only
         scfg = validate(container)
     except (ConfigError, ValueError) as e:
         if multirun:  # one bad configuration must not stop the rest of a sweep

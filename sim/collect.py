@@ -258,11 +258,14 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     for i, (m, label, _) in enumerate(ms):
         d = comp[comp["metric"] == m]
-        lines = d.groupby(others, sort=True, dropna=False) if others else [((), d)]
+        # one line per combination of the other swept values; with no repeated combination
+        # (e.g. an Optuna search) a single scatter of all points
+        scatter = bool(others) and d.groupby(others, dropna=False).ngroups >= len(d)
+        lines = d.groupby(others, sort=True, dropna=False) if others and not scatter else [((), d)]
         for j, (keys, g) in enumerate(lines):
             keys = keys if isinstance(keys, tuple) else (keys,)
             g = g.sort_values(param)
-            name = _group_label(keys, others) if others else "mean"
+            name = "runs" if scatter else (_group_label(keys, others) if others else "mean")
             colour = palette[j % len(palette)]
             x = g[param].tolist()
             if g["ci_low"].notna().any():
@@ -270,7 +273,7 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
                                          fill="toself", line=dict(width=0), fillcolor=colour, opacity=0.2,
                                          hoverinfo="skip", showlegend=False, legendgroup=name),
                               row=i // 2 + 1, col=i % 2 + 1)
-            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="lines+markers", name=name, legendgroup=name,
+            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name, legendgroup=name,
                                      line=dict(color=colour), showlegend=(i == 0)),
                           row=i // 2 + 1, col=i % 2 + 1)
     fig.update_xaxes(title_text=param.removeprefix("param."))

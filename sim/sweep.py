@@ -37,6 +37,16 @@ PAIRED_KEYS = {"control_profit", "control_revenue", "control_churn_rate_annual",
                "control_mean_clv", "strategy_cost", "incremental_profit", "incremental_net_profit",
                "roi_vs_control", "incremental_revenue", "churn_rate_change", "customers_end_change"}
 
+def _register_resolvers() -> None:
+    """Arithmetic for study configs: ``${sim.mul:a,b,...}`` and ``${sim.sub:a,b}``."""
+    if not OmegaConf.has_resolver("sim.mul"):
+        OmegaConf.register_new_resolver("sim.mul", lambda *xs: math.prod(float(x) for x in xs))
+    if not OmegaConf.has_resolver("sim.sub"):
+        OmegaConf.register_new_resolver("sim.sub", lambda a, b: float(a) - float(b))
+
+
+_register_resolvers()
+
 DEFAULT_OPTS: dict[str, Any] = {"objective": "roi", "churn_cap": None, "infeasible_value": -1.0e9}
 
 
