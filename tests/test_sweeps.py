@@ -278,3 +278,42 @@ def test_study_composes_and_validates_for_every_swept_value(study):
     sweep_options(c.pop("sweep", None))
     c.pop("study", None)
     sim.validate(c)
+
+
+def _fake_run(job: Path, threshold: float, seed: int, roi_vs_control: float, churn: float) -> None:
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(
+        yaml.safe_dump([f"strategy.churn_outreach.threshold={threshold}", f"seed={seed}", "market.days=90"]))
+    (job / "config.json").write_text(json.dumps({"seed": seed, "replication": 0,
+                                                 "strategy": {"churn_outreach": {"threshold": threshold}}}))
+    (job / "summary.json").write_text(json.dumps({
+        "status": "complete", "roi": 1.0, "profit": 10.0, "revenue": 20.0, "churn_rate_annual": churn,
+        "mean_clv": 5.0, "seed": {"seed": seed, "replication": 0},
+        "paired": {"roi_vs_control": roi_vs_control, "control_mean_clv": 4.0, "incremental_net_profit": 1.0}}))
+
+
+def test_collect_groups_a_numeric_sweep_and_draws_response_curves(tmp_path):
+    d = tmp_path / "sweep"
+    k = 0
+    for t in (0.7, 0.3, 0.5):
+        for seed in (0, 1, 2):
+            _fake_run(d / str(k), t, seed, roi_vs_control=10 * t + seed, churn=t / 2)
+            k += 1
+    (d / str(k) / ".hydra").mkdir(parents=True)  # a run that never finished
+    c = col.collect(d, progress=False)
+    assert c.params == ["param.strategy.churn_outreach.threshold"]
+    assert c.incomplete == [str(k)] and len(c.runs) == 9
+    roi = c.comparison[c.comparison["metric"] == "roi_vs_control"]
+    assert roi["param.strategy.churn_outreach.threshold"].tolist() == [0.3, 0.5, 0.7]  # numeric order
+    for t, row in zip(roi["param.strategy.churn_outreach.threshold"], roi.itertuples()):
+        x = np.array([10 * t + s for s in (0, 1, 2)])
+        assert row.mean == pytest.approx(x.mean()) and row.n == 3
+        assert row.ci_high - row.ci_low == pytest.approx(2 * stats.t.ppf(0.975, 2) * x.std(ddof=1) / math.sqrt(3))
+    clv = c.comparison[c.comparison["metric"] == "clv_change"]
+    assert clv["mean"].tolist() == pytest.approx([1.0, 1.0, 1.0]) and clv["sd"].tolist() == [0.0] * 3
+    col.write(c, d)
+    html = (d / "comparison.html").read_text()
+    assert 'id="cmp-response-0"' in html and "Response to strategy.churn_outreach.threshold" in html
+    first = html
+    col.write(col.collect(d, progress=False), d)
+    assert (d / "comparison.html").read_text() == first  # deterministic output
