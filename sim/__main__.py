@@ -1,39 +1,76 @@
 """``python -m sim``: run the configured simulation with Hydra (overrides and ``-m`` sweeps)."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from . import sweep as _sweep  # noqa: F401 - registers the study configs' resolvers
 from .config import ConfigError, validate
 
 log = logging.getLogger("sim")
 
 
+def _same_config(out_dir: str, scfg) -> bool:
+    """Whether a finished run in ``out_dir`` was made with this very config."""
+    p = Path(out_dir) / "config.json"
+    try:
+        old = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    new = json.loads(json.dumps(scfg.model_dump(mode="json", by_alias=True)))
+    old.get("output", {}).pop("dir", None)
+    new.get("output", {}).pop("dir", None)
+    return old == new
+
+
 @hydra.main(version_base=None, config_path="../configs", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from .run import is_finished, run
+    from .sweep import clear_failure, objective, sweep_options, write_failure
 
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    container = OmegaConf.to_container(cfg, resolve=True)
     try:
-        scfg = validate(cfg)
-    except ConfigError as e:
+        opts = sweep_options(container.pop("sweep", None))
+        container.pop("study", None)  # free study parameters, used through interpolation only
+        scfg = validate(container)
+    except (ConfigError, ValueError) as e:
+        if multirun:  # one bad configuration must not stop the rest of a sweep
+            write_failure(HydraConfig.get().runtime.output_dir, e)
+            raise
         print(f"sim: {e}", file=sys.stderr)
         sys.exit(2)
     out_dir = scfg.output.dir or HydraConfig.get().runtime.output_dir
     if is_finished(out_dir):
+        if not _same_config(out_dir, scfg):
+            e = ConfigError(f"{out_dir} holds a finished run made with a different config; "
+                            "use another output directory (hydra.sweep.dir=... / output.dir=...)")
+            if multirun:
+                raise e
+            print(f"sim: {e}", file=sys.stderr)
+            sys.exit(2)
         log.info("already finished, skipping: %s", out_dir)
-        import json
-        from pathlib import Path
-        return json.loads((Path(out_dir) / "summary.json").read_text()).get("roi")
+        return objective(json.loads((Path(out_dir) / "summary.json").read_text()), opts)
+    clear_failure(out_dir)
     try:
         summary = run(scfg, out_dir)
     except ConfigError as e:
+        if multirun:
+            write_failure(out_dir, e)
+            raise
         print(f"sim: {e}", file=sys.stderr)
         sys.exit(2)
+    except Exception as e:
+        write_failure(out_dir, e)
+        raise
     p = summary.get("paired", {})
     log.info("outputs in %s", out_dir)
     log.info("revenue %.2f | profit %.2f | ROI %.3f | churn/yr %.3f | mean CLV %.2f | top-20%% revenue share %.2f",
@@ -43,7 +80,7 @@ def main(cfg: DictConfig) -> float | None:
         log.info("vs no-action control: incremental profit %.2f, strategy cost %.2f, ROI %.3f",
                  p["incremental_profit"], p["strategy_cost"], p["roi_vs_control"])
     log.info("finished in %.1f s", summary["elapsed_seconds"])
-    return summary["roi"]
+    return objective(summary, opts)
 
 
 def cli() -> None:

@@ -1,0 +1,377 @@
+"""Collect a sweep: ``python -m sim.collect <sweep_dir>``.
+
+Reads every run of a sweep (each Hydra job directory below ``sweep_dir``), keeps the finished
+ones (``summary.json`` with status complete), lists failed and unfinished runs, and writes
+
+* ``collected.parquet``  — one row per finished run: its swept parameters, strategy, seed and
+  replication, and its figures (ROI, profit, churn, mean CLV, and the paired comparison with its
+  no-action control under common random numbers: ROI vs control, incremental profit, churn
+  and CLV change);
+* ``comparison.parquet`` — tidy: one row per group (a combination of swept values other than
+  seed/replication) and metric, with mean, sd, n and the 95 % t-interval over replications;
+* ``comparison.html``    — self-contained plotly comparison: every metric per group with its
+  95 % interval, paired against the control, and parameter-response curves for numeric sweeps.
+
+Every file is written atomically. A run directory without a complete summary is never read as
+finished (a run killed mid-way leaves none).
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .outputs import atomic_write_parquet, atomic_write_text
+from .sweep import FAILED, SUMMARY
+
+# (column, label, paired against the control?)
+METRICS: list[tuple[str, str, bool]] = [
+    ("roi_vs_control", "ROI vs no-action control", True),
+    ("incremental_net_profit", "incremental net profit vs control", True),
+    ("churn_rate_change", "annual churn change vs control", True),
+    ("clv_change", "mean CLV change vs control", True),
+    ("roi", "ROI", False),
+    ("profit", "profit", False),
+    ("churn_rate_annual", "annual churn rate", False),
+    ("mean_clv", "mean CLV", False),
+    ("strategy_cost", "strategy cost", True),
+    ("incremental_profit", "incremental profit before strategy cost", True),
+    ("revenue", "revenue", False),
+]
+REPLICATION_KEYS = {"seed", "replication"}
+CONFIDENCE = 0.95
+
+
+@dataclass
+class Collected:
+    runs: pd.DataFrame
+    comparison: pd.DataFrame
+    params: list[str]
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+
+
+def _job_dirs(sweep_dir: Path) -> list[Path]:
+    dirs = {p.parent for p in sweep_dir.rglob(".hydra") if p.is_dir() and p.parent != sweep_dir}
+    dirs |= {p.parent for p in sweep_dir.rglob(SUMMARY)}
+    dirs |= {p.parent for p in sweep_dir.rglob(FAILED)}
+    return sorted(dirs, key=lambda p: _natural(p.relative_to(sweep_dir).as_posix()))
+
+
+def _natural(s: str):
+    import re
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+def _overrides(job: Path) -> dict[str, object]:
+    p = job / ".hydra" / "overrides.yaml"
+    if not p.exists():
+        return {}
+    out = {}
+    for o in yaml.safe_load(p.read_text()) or []:
+        key, _, val = str(o).partition("=")
+        key = key.lstrip("+~")
+        if key.startswith("hydra.") or key.startswith("hydra/"):
+            continue
+        try:
+            v = yaml.safe_load(val)
+        except yaml.YAMLError:
+            v = val
+        out[key] = v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
+    return out
+
+
+def _strategy_label(cfg: dict) -> str:
+    names = sorted((cfg.get("strategy") or {}).keys())
+    return "+".join(names) if names else "none"
+
+
+def _row(job: Path, sweep_dir: Path, summ: dict) -> dict:
+    cfg = {}
+    if (job / "config.json").exists():
+        cfg = json.loads((job / "config.json").read_text())
+    p = summ.get("paired") or {}
+    seed = summ.get("seed") or {}
+    row: dict[str, object] = {
+        "run": job.relative_to(sweep_dir).as_posix(),
+        "strategy": _strategy_label(cfg) if cfg else "?",
+        "seed": int(seed.get("seed", cfg.get("seed", 0))),
+        "replication": int(seed.get("replication", cfg.get("replication", 0))),
+    }
+    for k, v in _overrides(job).items():
+        if k in ("seed", "replication"):
+            continue
+        row[f"param.{k}"] = v
+    for k in ("revenue", "profit", "roi", "churn_rate_annual", "mean_clv", "total_clv", "customers_end",
+              "marketing_spend", "top20_revenue_share", "n_customers", "days"):
+        row[k] = summ.get(k)
+    for k in ("roi_vs_control", "incremental_profit", "incremental_net_profit", "strategy_cost",
+              "incremental_revenue", "churn_rate_change", "customers_end_change", "control_profit",
+              "control_churn_rate_annual", "control_mean_clv"):
+        row[k] = p.get(k)
+    row["clv_change"] = (summ["mean_clv"] - p["control_mean_clv"]) if p.get("control_mean_clv") is not None else None
+    return row
+
+
+def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float, float, int]:
+    """Mean, sd, and the two-sided t-interval of the mean over replications (NaN bounds if n < 2)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return (math.nan, math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean())
+    if n < 2:
+        return (mean, math.nan, math.nan, math.nan, n)
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return (mean, sd, mean - half, mean + half, n)
+
+
+def collect(sweep_dir: str | Path, *, progress: bool = True) -> Collected:
+    from tqdm.auto import tqdm
+
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(f"no such sweep directory: {sweep_dir}")
+    rows, failed, incomplete = [], [], []
+    for job in tqdm(_job_dirs(sweep_dir), desc="collecting", unit="run", disable=not progress):
+        rel = job.relative_to(sweep_dir).as_posix()
+        summ = None
+        if (job / SUMMARY).exists():
+            try:
+                summ = json.loads((job / SUMMARY).read_text())
+            except (OSError, json.JSONDecodeError):
+                summ = None
+        if summ is not None and summ.get("status") == "complete":
+            rows.append(_row(job, sweep_dir, summ))
+        elif (job / FAILED).exists():
+            try:
+                err = json.loads((job / FAILED).read_text()).get("error", "?")
+            except (OSError, json.JSONDecodeError):
+                err = "?"
+            failed.append((rel, err))
+        else:
+            incomplete.append(rel)
+    runs = pd.DataFrame(rows)
+    params = _swept_params(runs)
+    comparison = compare(runs, params)
+    return Collected(runs, comparison, params, failed, incomplete)
+
+
+def _swept_params(runs: pd.DataFrame) -> list[str]:
+    """Columns that vary across runs, other than seed/replication: these define the groups."""
+    if runs.empty:
+        return []
+    cols = [c for c in runs.columns if c.startswith("param.")]
+    varying = [c for c in cols if runs[c].astype(str).nunique(dropna=False) > 1]
+    if not varying or ("param.strategy" not in varying and runs["strategy"].nunique() > 1):
+        varying = ["strategy", *varying]
+    return varying
+
+
+def _group_label(keys: tuple, params: list[str]) -> str:
+    if not params:
+        return "all runs"
+    return ", ".join(f"{p.removeprefix('param.')}={k}" for p, k in zip(params, keys))
+
+
+def compare(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    cols = ["group", *params, "metric", "label", "paired", "mean", "sd", "ci_low", "ci_high", "n"]
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    out = []
+    groups = runs.groupby(params, sort=False, dropna=False) if params else [((), runs)]
+    for keys, g in groups:
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        for m, label, is_paired in METRICS:
+            if m not in g:
+                continue
+            mean, sd, lo, hi, n = t_interval(pd.to_numeric(g[m], errors="coerce").to_numpy())
+            if n == 0:
+                continue
+            out.append({"group": _group_label(keys, params), **dict(zip(params, keys)), "metric": m,
+                        "label": label, "paired": is_paired, "mean": mean, "sd": sd,
+                        "ci_low": lo, "ci_high": hi, "n": n})
+    df = pd.DataFrame(out, columns=cols)
+    return _sort(df, params)
+
+
+def _sort(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    if df.empty or not params:
+        return df.reset_index(drop=True)
+    order = {m: i for i, (m, _, _) in enumerate(METRICS)}
+    key = df[params].astype(str).agg("|".join, axis=1)
+    numeric = [p for p in params if pd.api.types.is_numeric_dtype(df[p])]
+    tmp = df.assign(_m=df["metric"].map(order), _k=key)
+    return tmp.sort_values([*numeric, "_k", "_m"], kind="stable").drop(columns=["_m", "_k"]).reset_index(drop=True)
+
+
+def numeric_params(runs: pd.DataFrame, params: list[str]) -> list[str]:
+    return [p for p in params if p.startswith("param.") and pd.api.types.is_numeric_dtype(runs[p])
+            and not pd.api.types.is_bool_dtype(runs[p]) and runs[p].nunique() >= 2]
+
+
+# ----------------------------------------------------------------------------- HTML
+
+def _bar_figure(comp: pd.DataFrame, metrics: list[tuple[str, str, bool]], title: str):
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ms = [m for m in metrics if (comp["metric"] == m[0]).any()]
+    if not ms:
+        return None
+    cols = 2
+    rows = math.ceil(len(ms) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[m[1] for m in ms], vertical_spacing=0.12)
+    for i, (m, label, _) in enumerate(ms):
+        d = comp[comp["metric"] == m]
+        err_hi = (d["ci_high"] - d["mean"]).fillna(0)
+        err_lo = (d["mean"] - d["ci_low"]).fillna(0)
+        text = [f"n={n}, 95% CI [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip(d["n"], d["ci_low"], d["ci_high"])]
+        fig.add_trace(go.Bar(x=d["group"], y=d["mean"], name=label, showlegend=False, hovertext=text,
+                             error_y=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo)),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_layout(title=title, height=330 * rows)
+    return fig
+
+
+def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ms = [m for m in METRICS if m[0] in ("roi_vs_control", "incremental_net_profit", "churn_rate_annual",
+                                        "mean_clv", "roi", "clv_change") and (comp["metric"] == m[0]).any()]
+    others = [p for p in params if p != param]
+    rows = math.ceil(len(ms) / 2)
+    fig = make_subplots(rows=rows, cols=2, subplot_titles=[m[1] for m in ms], vertical_spacing=0.12)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    for i, (m, label, _) in enumerate(ms):
+        d = comp[comp["metric"] == m]
+        # one line per combination of the other swept values; with no repeated combination
+        # (e.g. an Optuna search) a single scatter of all points
+        scatter = bool(others) and d.groupby(others, dropna=False).ngroups >= len(d)
+        lines = d.groupby(others, sort=True, dropna=False) if others and not scatter else [((), d)]
+        for j, (keys, g) in enumerate(lines):
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            g = g.sort_values(param)
+            name = "runs" if scatter else (_group_label(keys, others) if others else "mean")
+            colour = palette[j % len(palette)]
+            x = g[param].tolist()
+            if g["ci_low"].notna().any():
+                fig.add_trace(go.Scatter(x=x + x[::-1], y=g["ci_high"].tolist() + g["ci_low"].tolist()[::-1],
+                                         fill="toself", line=dict(width=0), fillcolor=colour, opacity=0.2,
+                                         hoverinfo="skip", showlegend=False, legendgroup=name),
+                              row=i // 2 + 1, col=i % 2 + 1)
+            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name, legendgroup=name,
+                                     line=dict(color=colour), showlegend=(i == 0)),
+                          row=i // 2 + 1, col=i % 2 + 1)
+    fig.update_xaxes(title_text=param.removeprefix("param."))
+    fig.update_layout(title=f"Response to {param.removeprefix('param.')} (mean and 95 % CI over replications)",
+                      height=330 * rows)
+    return fig
+
+
+def _fig_html(fig, div_id: str, first: bool) -> str:
+    fig.update_layout(template="plotly_white", margin=dict(l=50, r=20, t=70, b=40))
+    return fig.to_html(full_html=False, include_plotlyjs=True if first else False, div_id=div_id,
+                       config={"displaylogo": False})
+
+
+def _table_html(comp: pd.DataFrame) -> str:
+    if comp.empty:
+        return "<p>No finished runs.</p>"
+    t = comp[["group", "metric", "mean", "ci_low", "ci_high", "n"]].copy()
+    return t.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–", border=0, classes="tbl")
+
+
+def comparison_html(c: Collected, sweep_dir: Path) -> str:
+    parts = []
+    first = True
+    paired = [m for m in METRICS if m[2] and m[0] in ("roi_vs_control", "incremental_net_profit",
+                                                       "churn_rate_change", "clv_change")]
+    plain = [m for m in METRICS if m[0] in ("roi", "churn_rate_annual", "mean_clv", "profit")]
+    for div, fig in (("cmp-paired", _bar_figure(c.comparison, paired,
+                                                "Paired against the no-action control (mean, 95 % CI over replications)")),
+                     ("cmp-plain", _bar_figure(c.comparison, plain, "ROI, churn and CLV (mean, 95 % CI)"))):
+        if fig is not None:
+            parts.append(_fig_html(fig, div, first))
+            first = False
+    for k, p in enumerate(numeric_params(c.runs, c.params) if not c.runs.empty else []):
+        parts.append(_fig_html(_response_figure(c.comparison, p, c.params), f"cmp-response-{k}", first))
+        first = False
+    status = (f"<p>{len(c.runs)} finished run(s); {len(c.failed)} failed; {len(c.incomplete)} unfinished.</p>")
+    if c.failed:
+        status += "<h3>Failed runs</h3><ul>" + "".join(
+            f"<li><code>{html.escape(r)}</code>: {html.escape(e)}</li>" for r, e in c.failed) + "</ul>"
+    if c.incomplete:
+        status += "<h3>Unfinished runs (no complete summary.json)</h3><ul>" + "".join(
+            f"<li><code>{html.escape(r)}</code></li>" for r in c.incomplete) + "</ul>"
+    params = ", ".join(p.removeprefix("param.") for p in c.params) or "none"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sweep comparison: {html.escape(sweep_dir.name)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px}}
+.tbl{{border-collapse:collapse;font-size:0.85em}}.tbl td,.tbl th{{padding:2px 8px;border-bottom:1px solid #ddd}}</style>
+</head><body>
+<h1>Sweep comparison</h1>
+<p>Sweep <code>{html.escape(str(sweep_dir))}</code>. Groups by: {html.escape(params)}.
+Intervals are two-sided 95 % t-intervals over replications (seeds); the paired figures compare each run
+with its own no-action control under common random numbers.</p>
+{status}
+{''.join(parts)}
+<h2>Table</h2>
+{_table_html(c.comparison)}
+</body></html>
+"""
+
+
+def write(c: Collected, sweep_dir: str | Path) -> dict[str, Path]:
+    sweep_dir = Path(sweep_dir)
+    files = {"collected": sweep_dir / "collected.parquet", "comparison": sweep_dir / "comparison.parquet",
+             "html": sweep_dir / "comparison.html"}
+    atomic_write_parquet(files["collected"], c.runs)
+    atomic_write_parquet(files["comparison"], c.comparison)
+    atomic_write_text(files["html"], comparison_html(c, sweep_dir))
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sim.collect", description=__doc__.split("\n\n")[0])
+    ap.add_argument("sweep_dir", help="a sweep directory (hydra.sweep.dir), e.g. multirun/2026-01-01/12-00-00")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if any run failed or is unfinished")
+    ap.add_argument("--no-progress", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        c = collect(a.sweep_dir, progress=not a.no_progress)
+    except FileNotFoundError as e:
+        print(f"sim.collect: {e}", file=sys.stderr)
+        return 2
+    files = write(c, a.sweep_dir)
+    print(f"{len(c.runs)} finished run(s), {len(c.failed)} failed, {len(c.incomplete)} unfinished")
+    for r, e in c.failed:
+        print(f"  FAILED   {r}: {e}")
+    for r in c.incomplete:
+        print(f"  UNFINISHED {r}")
+    if not c.comparison.empty:
+        head = c.comparison[c.comparison["metric"].isin(["roi_vs_control", "churn_rate_annual", "mean_clv"])]
+        with pd.option_context("display.width", 160, "display.max_rows", 60):
+            print(head[["group", "metric", "mean", "ci_low", "ci_high", "n"]].to_string(index=False))
+    for k, p in files.items():
+        print(f"{k}: {p}")
+    if len(c.runs) == 0:
+        return 1
+    return 1 if a.strict and (c.failed or c.incomplete) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Sweep support for ``python -m sim -m ...``: the optimisation objective, failure markers and a
+Hydra callback that shows progress on long sweeps.
+
+The optional top-level ``sweep:`` block of a config (set by the studies in ``experiments/``) is
+not part of the simulation config; ``python -m sim`` removes it before validation:
+
+```yaml
+sweep:
+  objective: roi_vs_control   # what python -m sim returns (Optuna maximises it): any summary key,
+                              # or a paired key (roi_vs_control, incremental_net_profit, ...)
+  churn_cap: null             # if set: runs whose annual churn exceeds it are infeasible
+  infeasible_value: -1.0e9    # ... and return this minus 1e6 x the excess churn
+```
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from .outputs import atomic_write_json
+
+log = logging.getLogger("sim.sweep")
+
+FAILED = "failed.json"
+SUMMARY = "summary.json"
+PROGRESS_TOTAL = ".sweep_total.json"
+
+PAIRED_KEYS = {"control_profit", "control_revenue", "control_churn_rate_annual", "control_customers_end",
+               "control_mean_clv", "strategy_cost", "incremental_profit", "incremental_net_profit",
+               "roi_vs_control", "incremental_revenue", "churn_rate_change", "customers_end_change"}
+
+def _register_resolvers() -> None:
+    """Arithmetic for study configs: ``${sim.mul:a,b,...}`` and ``${sim.sub:a,b}``."""
+    if not OmegaConf.has_resolver("sim.mul"):
+        OmegaConf.register_new_resolver("sim.mul", lambda *xs: math.prod(float(x) for x in xs))
+    if not OmegaConf.has_resolver("sim.sub"):
+        OmegaConf.register_new_resolver("sim.sub", lambda a, b: float(a) - float(b))
+
+
+_register_resolvers()
+
+DEFAULT_OPTS: dict[str, Any] = {"objective": "roi", "churn_cap": None, "infeasible_value": -1.0e9}
+
+
+def sweep_options(block: Any) -> dict[str, Any]:
+    opts = dict(DEFAULT_OPTS)
+    if block:
+        unknown = set(block) - set(DEFAULT_OPTS)
+        if unknown:
+            raise ValueError(f"sweep: unknown key(s) {sorted(unknown)}; allowed: {sorted(DEFAULT_OPTS)}")
+        opts.update(block)
+    return opts
+
+
+def metric(summary: dict, name: str) -> float:
+    """A summary figure by name: a top-level key, a ``paired`` key, or ``clv_change``."""
+    p = summary.get("paired") or {}
+    if name == "clv_change":
+        v = summary["mean_clv"] - p["control_mean_clv"] if "control_mean_clv" in p else None
+    elif name in summary and not isinstance(summary[name], (dict, list)):
+        v = summary[name]
+    elif name in p:
+        v = p[name]
+    elif name in PAIRED_KEYS:  # a run without strategies has no paired control
+        v = None
+    else:
+        raise KeyError(f"sweep.objective: {name!r} is not a figure of the run summary "
+                       f"(top-level keys: {sorted(k for k, x in summary.items() if isinstance(x, (int, float)))}; "
+                       f"paired keys: {sorted(p)})")
+    return float("nan") if v is None else float(v)
+
+
+def objective(summary: dict, opts: dict[str, Any]) -> float:
+    """The value ``python -m sim`` returns for a run (what an Optuna sweep optimises)."""
+    value = metric(summary, opts["objective"])
+    cap = opts.get("churn_cap")
+    if cap is not None:
+        excess = float(summary["churn_rate_annual"]) - float(cap)
+        if excess > 0:
+            return float(opts["infeasible_value"]) - 1e6 * excess
+    return value
+
+
+def write_failure(out_dir: str | Path, exc: BaseException) -> None:
+    """Mark a run directory as failed (collect lists it; it never counts as finished)."""
+    try:
+        atomic_write_json(Path(out_dir) / FAILED, {
+            "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+            "traceback": "".join(traceback.format_exception(exc)),
+        })
+    except OSError:  # pragma: no cover - the failure itself may be a full disk
+        log.exception("could not write %s", FAILED)
+
+
+def clear_failure(out_dir: str | Path) -> None:
+    (Path(out_dir) / FAILED).unlink(missing_ok=True)
+
+
+def count_sweep(overrides: list[str]) -> int | None:
+    """Number of jobs of a basic-sweeper sweep given its command-line overrides."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    n = 1
+    for o in OverridesParser.create().parse_overrides(overrides):
+        if o.is_hydra_override() if hasattr(o, "is_hydra_override") else o.key_or_group.startswith("hydra"):
+            continue
+        if o.is_sweep_override():
+            if o.is_interval_sweep():
+                return None
+            n *= sum(1 for _ in o.sweep_iterator())
+    return n
+
+
+def _status(job_dir: Path) -> str | None:
+    s = job_dir / SUMMARY
+    if s.exists():
+        try:
+            if json.loads(s.read_text()).get("status") == "complete":
+                return "complete"
+        except (OSError, json.JSONDecodeError):
+            pass
+    if (job_dir / FAILED).exists():
+        return "failed"
+    return None
+
+
+class SweepProgress(Callback):
+    """Log sweep progress: the number of jobs at the start, and after every job
+    ``sweep: job #k finished in x s — d/N done (f failed)``. Counting reads the sweep directory,
+    so it is right with any launcher (basic, joblib, Ray) and counts runs skipped on resume."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._t0: dict[int, float] = {}
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        sweep_dir = Path(config.hydra.sweep.dir)
+        total = None
+        if OmegaConf.select(config, "hydra.sweeper.n_trials") is not None:
+            total = int(config.hydra.sweeper.n_trials)
+        else:
+            try:
+                overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
+                params = OmegaConf.select(config, "hydra.sweeper.params")
+                if params:
+                    overrides += [f"{k}={v}" for k, v in params.items()
+                                  if not any(x.split("=", 1)[0].lstrip("+~") == k for x in overrides)]
+                total = count_sweep(overrides)
+            except Exception:  # noqa: BLE001 - progress is best effort
+                total = None
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(sweep_dir / PROGRESS_TOTAL, {"total": total, "started": time.time()})
+        log.info("sweep: %s jobs -> %s", total if total is not None else "?", sweep_dir)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.enabled:
+            self._t0[_job_num(config)] = time.perf_counter()
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if not self.enabled or OmegaConf.select(config, "hydra.mode") is None:
+            return
+        from hydra.types import RunMode
+        if config.hydra.mode != RunMode.MULTIRUN:
+            return
+        num = _job_num(config)
+        dt = time.perf_counter() - self._t0.pop(num, time.perf_counter())
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            total = json.loads((sweep_dir / PROGRESS_TOTAL).read_text()).get("total")
+        except (OSError, json.JSONDecodeError):
+            total = None
+        done = failed = 0
+        for d in sweep_dir.rglob(".hydra"):
+            st = _status(d.parent)
+            done += st is not None
+            failed += st == "failed"
+        status = getattr(getattr(job_return, "status", None), "name", "?")
+        log.info("sweep: job #%d %s in %.1f s — %d/%s done%s", num, status.lower(), dt, done,
+                 total if total is not None else "?", f" ({failed} failed)" if failed else "")
+
+
+def _job_num(config: DictConfig) -> int:
+    n = OmegaConf.select(config, "hydra.job.num")
+    return int(n) if n is not None else -1
+
+
+class SweepCollect(Callback):
+    """At the end of a sweep, run ``python -m sim.collect`` on its directory (comparison table and
+    HTML). A sweep in which a job failed stops with that job's error before this point (the other
+    jobs of the batch still run); collect it by hand: ``python -m sim.collect <sweep_dir>``."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        from . import collect
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        c = collect.collect(sweep_dir, progress=False)
+        files = collect.write(c, sweep_dir)
+        log.info("sweep: collected %d finished run(s) (%d failed, %d unfinished) -> %s",
+                 len(c.runs), len(c.failed), len(c.incomplete), files["html"])
