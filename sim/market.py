@@ -402,7 +402,10 @@ class Market(mesa.Model):
             if rest.any():
                 up = self._apply_transitions(rows[rest], t[rest], "purchase")
                 moved[np.isin(rows, up)] = True
-        if cfg.market.purchase.kind == "bgnbd":
+        if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
+            # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
+            # purchase; the first purchase that makes (or re-makes) a customer starts the
+            # process alive, so the entry purchase (evaluate_transitions=False) is exempt.
             alive = self.role[s.stage[rows]] == 2
             drop = alive & (self.crng.uniform(R.DROPOUT, rows, c) < s.dropout[rows])
             if drop.any():
