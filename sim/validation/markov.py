@@ -98,6 +98,9 @@ class MarkovMigration(Strategy):
     _idx: np.ndarray | None = PrivateAttr(None)
     _pos: np.ndarray | None = PrivateAttr(None)
     _period: int = PrivateAttr(0)
+    _history: list = PrivateAttr(default_factory=list)
+    _cum: np.ndarray | None = PrivateAttr(None)
+    _cents: np.ndarray | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _shapes(self):
@@ -125,11 +128,18 @@ class MarkovMigration(Strategy):
         self._cum[:, -1] = 1.0
         self._cents = np.rint(np.asarray(self.R, float) * 100).astype(np.int64)
         self._period = 0
+        self._history = []
+
+    @property
+    def history(self) -> np.ndarray:
+        """Customers per state at each period, before that period's margin and move: [periods, S]."""
+        return np.array(self._history, dtype=np.int64).reshape(-1, len(self.states))
 
     def act(self, market, t: float) -> None:
         s = market.s
         pos = self._pos[s.stage]
         rows = np.flatnonzero(pos >= 0)
+        self._history.append(np.bincount(pos[rows], minlength=len(self.states)))
         if rows.size == 0:
             return
         i = pos[rows]
