@@ -40,6 +40,8 @@ def test_mechanism_rejects_bad_matrices():
         MarkovMigration(states=["a", "b"], P=[[0.5, 0.4], [0, 1]], R=[1, 0])
     with pytest.raises(ValueError, match="one margin per state"):
         MarkovMigration(states=["a", "b"], P=[[0.5, 0.5], [0, 1]], R=[1])
+    with pytest.raises(ValueError, match="multiple of engine.dt"):
+        sim.build(sim.load([*BASE, "market.n_customers=50", "engine.dt=7"]))
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,7 @@ def bgnbd_fit(x, tx, T, start=(1.0, 30.0, 1.0, 5.0)) -> dict:
         return -bgnbd_loglik(np.exp(lp), x, tx, T)
 
     res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
-                            options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20000, "maxfev": 40000})
+                            options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 20000, "maxfev": 40000})
     lp = res.x
     h = 1e-4
     k = lp.size
@@ -103,3 +103,49 @@ def bgnbd_fit(x, tx, T, start=(1.0, 30.0, 1.0, 5.0)) -> dict:
     names = ("r", "alpha", "a", "b")
     return {"params": dict(zip(names, np.exp(lp))), "se_log": dict(zip(names, se_log)),
             "loglik": -float(res.fun), "converged": bool(res.success)}
+
+
+def pnbd_loglik(params, x, tx, T) -> float:
+    """Total Pareto/NBD log-likelihood of (r, alpha, s, beta) (Fader & Hardie 2005, "A note on
+    deriving the Pareto/NBD model and related expressions", eq. 22), evaluated in logs."""
+    r, alpha, s, beta = params
+    x, tx, T = (np.asarray(v, float) for v in (x, tx, T))
+    rsx = r + s + x
+    if alpha >= beta:
+        big, b2 = alpha, s + 1.0
+        zx, zT = (alpha - beta) / (alpha + tx), (alpha - beta) / (alpha + T)
+    else:
+        big, b2 = beta, r + x
+        zx, zT = (beta - alpha) / (beta + tx), (beta - alpha) / (beta + T)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        l1 = np.log(hyp2f1(rsx, b2, rsx + 1.0, zx)) - rsx * np.log(big + tx)
+        l2 = np.log(hyp2f1(rsx, b2, rsx + 1.0, zT)) - rsx * np.log(big + T)
+        logA0 = l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))   # A0 >= 0 since tx <= T
+        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        tail = np.log(s) - np.log(rsx) + logA0
+        ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+              + np.logaddexp(alive, tail))
+    return float(np.sum(ll)) if np.all(np.isfinite(ll)) else -np.inf
+
+
+def _mle(nll, start, names) -> dict:
+    res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 20000, "maxfev": 40000})
+    lp, h, k = res.x, 1e-4, res.x.size
+    H = np.zeros((k, k))
+    E = np.eye(k) * h
+    for i in range(k):
+        for j in range(k):
+            H[i, j] = (nll(lp + E[i] + E[j]) - nll(lp + E[i] - E[j]) - nll(lp - E[i] + E[j])
+                       + nll(lp - E[i] - E[j])) / (4 * h * h)
+    se_log = np.sqrt(np.clip(np.diag(np.linalg.inv(H)), 0, None))
+    return {"params": dict(zip(names, np.exp(lp))), "se_log": dict(zip(names, se_log)),
+            "loglik": -float(res.fun), "converged": bool(res.success)}
+
+
+def pnbd_fit(x, tx, T, start=(1.0, 30.0, 1.0, 300.0)) -> dict:
+    """Maximum-likelihood Pareto/NBD (r, alpha, s, beta) with log-scale standard errors."""
+    def nll(lp):
+        v = -pnbd_loglik(np.exp(lp), x, tx, T)
+        return v if np.isfinite(v) else 1e300
+    return _mle(nll, start, ("r", "alpha", "s", "beta"))

@@ -119,6 +119,11 @@ class MarkovMigration(Strategy):
         bad = [s for s in self.states if s not in names]
         if bad:
             raise ValueError(f"MarkovMigration.states: unknown stage(s) {bad}; stages are {names}")
+        dt = market.cfg.engine.dt
+        for what, v in (("every_days", self.every_days), ("start_day", self.start_day)):
+            if abs(v / dt - round(v / dt)) > 1e-9:
+                raise ValueError(f"MarkovMigration.{what} = {v:g} must be a multiple of engine.dt = {dt:g}: "
+                                 f"periods run at window boundaries")
         self._idx = np.array([names.index(s) for s in self.states], dtype=np.int16)
         if (market.role[self._idx] != 2).any():
             raise ValueError("MarkovMigration.states must all be stages with role 'customer'")
