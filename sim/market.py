@@ -404,7 +404,10 @@ class Market(mesa.Model):
             if rest.any():
                 up = self._apply_transitions(rows[rest], t[rest], "purchase")
                 moved[np.isin(rows, up)] = True
-        if cfg.market.purchase.kind == "bgnbd":
+        if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
+            # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
+            # purchase; the first purchase that makes (or re-makes) a customer starts the
+            # process alive, so the entry purchase (evaluate_transitions=False) is exempt.
             alive = self.role[s.stage[rows]] == 2
             drop = alive & (self.crng.uniform(R.DROPOUT, rows, c) < s.dropout[rows])
             if drop.any():
@@ -761,3 +764,28 @@ class Market(mesa.Model):
             if val is not None:
                 getattr(s, name)[rows] = val
         self._set_clocks(rows, self.now)
+
+    # ------------------------------------------------------------------ mechanism-facing API (validation models)
+    def book_margin(self, rows, cents, t: float | None = None) -> None:
+        """Book margin earned by ``rows`` outside a purchase (e.g. the per-period margin of a
+        Markov migration model, which may be negative): adds ``cents`` (integer, per row) to
+        each customer's margin and its discounted value at time ``t`` to CLV, and the total to
+        ``totals["margin"]``. Revenue and service cost are untouched."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        cents = np.broadcast_to(np.asarray(cents, dtype=np.int64), rows.shape)
+        t = self.now if t is None else float(t)
+        np.add.at(self.s.margin, rows, cents)
+        np.add.at(self.s.clv, rows, float(self.discount(t)) * cents / 100.0)
+        self.totals["margin"] += int(cents.sum())
+
+    def migrate(self, rows, to, t: float | None = None) -> None:
+        """Move ``rows`` to stage index (or per-row indices) ``to`` now, through the same path as
+        any ladder move (flows, entry effects, re-timed clocks). Meant for migration mechanisms
+        that move customers between stages outside the ladder's own events."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        t = self.now if t is None else float(t)
+        self._move(rows, to, np.full(rows.size, t))
