@@ -96,7 +96,11 @@ class Market(mesa.Model):
         self._init_population(np.random.default_rng(init_ss))
         self.strategies = list(strategies or [])
         for i, st in enumerate(self.strategies):
-            st.bind(self, i)
+            try:
+                st.bind(self, i)
+            except ValueError as e:  # a plug-in that does not fit this market: a config error
+                from .config import ConfigError
+                raise ConfigError(f"invalid configuration:\n  strategy.{st.name}: {e}") from None
         # Mesa agent views: needed for the per-agent path and the teaching view
         want = materialize if materialize is not None else (self.mode == "agents" or self.n <= cfg.engine.agents_max)
         self.customer_agents = None

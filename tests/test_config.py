@@ -67,8 +67,16 @@ def test_every_strategy_yaml_lists_every_parameter():
         assert not missing, f"{p} lacks {sorted(missing)}"
 
 
+NEEDS = {"markov_migration": ["ladder=recency5", "market=markov"]}  # options made for another ladder
+
+
 def test_every_strategy_option_builds():
     for p in sorted(glob.glob(str(sim.config.CONFIG_DIR / "strategy" / "*.yaml"))):
         name = Path(p).stem
-        m = sim.build(sim.load(BASE + [f"strategy={name}"]))
+        m = sim.build(sim.load(BASE + NEEDS.get(name, []) + [f"strategy={name}"]))
         assert all(st.ledger.spent == 0 for st in m.strategies)
+
+
+def test_a_plug_in_that_does_not_fit_the_ladder_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"strategy\.markov_migration: .*unknown stage"):
+        sim.build(sim.load(BASE + ["strategy=markov_migration"]))
