@@ -77,36 +77,30 @@ def test_transaction_log_has_clv_library_columns(bgnbd):
     assert (df["recency"] <= df["T"]).all() and ((df["frequency"] == 0) == (df["recency"] == 0)).all()
 
 
-def test_bgnbd_mle_recovers_generating_parameters(bgnbd):
-    cfg, m, tx = bgnbd
+# Tolerance: each estimate within 4 standard errors (observed information, log scale) of the
+# generating value. BG/NBD at N = 5,000: SEs ~3 % (r, alpha) and ~9-11 % (a, b). Pareto/NBD:
+# one year of data pins the purchase side (SE ~3 %) better than the lifetime side (s, beta:
+# SE ~15-30 %), which the SEs reflect. The fitted likelihood beats the truth (it is the
+# maximum) but not by much (LR < chi2_4 99.9 %).
+MLE_CASES = {
+    "bgnbd": (bgnbd_fit, bgnbd_loglik, ("r", "alpha", "a", "b"), {"r": 0.15, "alpha": 0.15, "a": 0.15, "b": 0.15}),
+    "pnbd": (pnbd_fit, pnbd_loglik, ("r", "alpha", "s", "beta"), {"r": 0.1, "alpha": 0.1, "s": 0.5, "beta": 0.5}),
+}
+
+
+@pytest.mark.parametrize("model", sorted(MLE_CASES))
+def test_mle_recovers_generating_parameters(model, request):
+    cfg, m, tx = request.getfixturevalue(model)
+    fit_fn, loglik_fn, names, max_se = MLE_CASES[model]
     pp = cfg.market.purchase
     df = rfm_summary(tx, np.arange(m.n), DAYS)
-    fit = bgnbd_fit(df["frequency"], df["recency"], df["T"])
-    true = {"r": pp.r, "alpha": pp.alpha, "a": pp.a, "b": pp.b}
-    # Tolerance: each estimate within 4 standard errors (observed information, log scale) of
-    # the generating value; at N = 5,000 the SEs are ~3 % (r, alpha) and ~9-11 % (a, b).
+    fit = fit_fn(df["frequency"], df["recency"], df["T"])
+    true = {k: getattr(pp, k) for k in names}
     for k, v in true.items():
         z = (np.log(fit["params"][k]) - np.log(v)) / fit["se_log"][k]
         assert abs(z) < 4, f"{k}: fitted {fit['params'][k]:.3f} vs true {v} (z = {z:.2f})"
-        assert fit["se_log"][k] < 0.15
-    # the fitted likelihood beats the truth (it is the maximum) but not by much (LR < chi2_4 99.9 %)
-    ll_true = bgnbd_loglik([pp.r, pp.alpha, pp.a, pp.b], df["frequency"], df["recency"], df["T"])
-    assert 0 <= fit["loglik"] - ll_true < stats.chi2(4).ppf(0.999) / 2
-
-
-def test_pnbd_mle_recovers_generating_parameters(pnbd):
-    cfg, m, tx = pnbd
-    pp = cfg.market.purchase
-    df = rfm_summary(tx, np.arange(m.n), DAYS)
-    fit = pnbd_fit(df["frequency"], df["recency"], df["T"])
-    true = {"r": pp.r, "alpha": pp.alpha, "s": pp.s, "beta": pp.beta}
-    # Same 4-SE criterion as for BG/NBD. One year of data pins the purchase side (SE ~3 %)
-    # better than the lifetime side (s, beta: SE ~15-30 %), which the SEs reflect.
-    for k, v in true.items():
-        z = (np.log(fit["params"][k]) - np.log(v)) / fit["se_log"][k]
-        assert abs(z) < 4, f"{k}: fitted {fit['params'][k]:.3f} vs true {v} (z = {z:.2f})"
-        assert fit["se_log"][k] < (0.1 if k in ("r", "alpha") else 0.5)
-    ll_true = pnbd_loglik([pp.r, pp.alpha, pp.s, pp.beta], df["frequency"], df["recency"], df["T"])
+        assert fit["se_log"][k] < max_se[k]
+    ll_true = loglik_fn([true[k] for k in names], df["frequency"], df["recency"], df["T"])
     assert 0 <= fit["loglik"] - ll_true < stats.chi2(4).ppf(0.999) / 2
 
 
