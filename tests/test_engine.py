@@ -101,6 +101,23 @@ def test_money_identities_are_exact(market):
     assert np.allclose(per.values, s.revenue[per.index.values] / 100.0)
 
 
+@pytest.mark.parametrize("days,dt", [(31, 7.0), (60, 1.0), (45, 10.0)])
+def test_nothing_is_spent_after_the_final_report(days, dt):
+    # monthly actions whose next boundary is the horizon end (31 with dt=7; 60 = 2 x 30) are dropped;
+    # the last report then holds every cent the summary counts
+    m = sim.simulate(sim.load([f"market.n_customers=300", f"market.days={days}", f"engine.dt={dt}",
+                               "engine.report_every=1", "strategy=default_mix", "engine.progress=false"]),
+                     progress=False)
+    ts = metrics.timeseries(m)
+    assert round(ts["cum_profit"].iloc[-1] * 100) == m.profit_cents()
+    assert round((ts["cum_contact_cost"].iloc[-1] + ts["cum_other_spend"].iloc[-1]) * 100) == m.marketing_spend()
+    for st in m.strategies:
+        acts = st.report()["actions"]
+        starts = np.arange(st.start_day, days - 1e-9, st.every_days)
+        # an action falls on the first boundary at/after its day, and only if that boundary is before the end
+        assert acts == int(sum(min(np.ceil(a / dt) * dt, days) < days for a in starts))
+
+
 def test_clv_is_zero_for_never_acquired(market):
     s = market.s
     never = np.isnan(s.acquired_at)

@@ -30,6 +30,8 @@ class ServiceShock(Strategy):
         if self.start_day >= market.days:
             return
         yield market.at(self.start_day, priority=1)
+        if market.now >= market.days - 1e-9:
+            return
         self.count("actions")
         self.act(market, market.now)
         if self.duration_days is not None and self.start_day + self.duration_days < market.days:
