@@ -33,6 +33,7 @@ def configs(draw):
         f"economics.margin={draw(st.floats(0.0, 1.0)):.3f}",
         f"engine.dt={draw(st.sampled_from([0.5, 1.0, 3.0, 7.0]))}",
         f"engine.report_every={draw(st.sampled_from([1, 7, 30]))}",
+        f"engine.mode={draw(st.sampled_from(['batched', 'agents']))}",
         "strategy=[" + ",".join(chosen) + "]" if chosen else "strategy=none",
         "engine.progress=false",
     ]
