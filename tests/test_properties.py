@@ -1,7 +1,8 @@
 """Property-based tests over random valid configs (hypothesis).
 
-Locally each run explores new configs; under CI (the ``CI`` variable set) the examples are
-derandomized so a gate run is repeatable. ``SIM_HYPOTHESIS_EXAMPLES=500`` explores further.
+The default run draws a fixed (derandomized) set of 25 examples, so the test command gives the
+same verdict every time. ``SIM_HYPOTHESIS_EXAMPLES=500`` explores that many new random configs
+(how the horizon-end spending bug below was found).
 """
 from __future__ import annotations
 
@@ -43,8 +44,11 @@ def configs(draw):
     return ov
 
 
-@settings(max_examples=int(os.environ.get("SIM_HYPOTHESIS_EXAMPLES", 25)), deadline=None,
-          derandomize=bool(os.environ.get("CI")), suppress_health_check=[HealthCheck.too_slow])
+EXPLORE = os.environ.get("SIM_HYPOTHESIS_EXAMPLES")
+
+
+@settings(max_examples=int(EXPLORE or 25), derandomize=not EXPLORE, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 # found by hypothesis: a monthly action landing on the horizon end spent after the final report
 @example(["market.n_customers=20", "market.days=31", "seed=0", "engine.dt=7.0", "engine.report_every=1",
