@@ -486,15 +486,20 @@ class Market(mesa.Model):
         """An event that fires at the first window boundary >= t, after that window's events.
 
         Lower ``priority`` fires first among events due at one boundary (reporting uses 0,
-        strategies 1), so reports see the state before strategies act on it.
+        strategies 1), so reports see the state before strategies act on it. At the horizon end
+        only the final report fires: events of priority > 0 due there never fire, so nothing
+        acts or spends after the final report.
         """
         ev = self.env.event()
         heapq.heappush(self._calendar, (float(t), priority, next(self._cal_seq), ev))
         return ev
 
     def _fire_calendar(self, now: float) -> None:
+        horizon_end = now >= self.days - 1e-9
         while self._calendar and self._calendar[0][0] <= now + 1e-9:
-            *_, ev = heapq.heappop(self._calendar)
+            _, priority, _, ev = heapq.heappop(self._calendar)
+            if horizon_end and priority > 0:
+                continue  # dropped: the run is over once the final report is taken
             ev.succeed(now)
 
     def _windows(self):

@@ -94,14 +94,12 @@ class Strategy(BaseModel):
         """SimPy process: act on the strategy's calendar until the run (or end_day) ends.
 
         An action falls on the first window boundary at or after its day; one that would fall on
-        the horizon end is dropped, so nothing is spent after the final report.
+        the horizon end never fires (``Market.at``), so nothing is spent after the final report.
         """
         t = self.start_day
         end = market.days if self.end_day is None else min(self.end_day, market.days)
         while t < end:
             yield market.at(t, priority=1)
-            if market.now >= market.days - 1e-9:
-                return  # the boundary is the horizon end: the final report is taken, nothing follows
             self.count("actions")
             self.act(market, market.now)
             t += self.every_days

@@ -27,14 +27,11 @@ class ServiceShock(Strategy):
     duration_days: float | None = Field(None, gt=0, description="days until quality recovers; null: never")
 
     def process(self, market):
-        if self.start_day >= market.days:
-            return
+        # events due at or after the horizon end never fire (Market.at)
         yield market.at(self.start_day, priority=1)
-        if market.now >= market.days - 1e-9:
-            return
         self.count("actions")
         self.act(market, market.now)
-        if self.duration_days is not None and self.start_day + self.duration_days < market.days:
+        if self.duration_days is not None:
             yield market.at(self.start_day + self.duration_days, priority=1)
             self.count("actions")
             market.quality_shift += self.quality_drop
