@@ -33,7 +33,8 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .run import is_finished, run
+    from .outputs import finished_summary
+    from .run import run
     from .sweep import clear_failure, objective, sweep_options, write_failure
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
@@ -49,7 +50,8 @@ def main(cfg: DictConfig) -> float | None:
         print(f"sim: {e}", file=sys.stderr)
         sys.exit(2)
     out_dir = scfg.output.dir or HydraConfig.get().runtime.output_dir
-    if is_finished(out_dir):
+    done = finished_summary(out_dir)
+    if done is not None:
         if not _same_config(out_dir, scfg):
             e = ConfigError(f"{out_dir} holds a finished run made with a different config; "
                             "use another output directory (hydra.sweep.dir=... / output.dir=...)")
@@ -58,7 +60,7 @@ def main(cfg: DictConfig) -> float | None:
             print(f"sim: {e}", file=sys.stderr)
             sys.exit(2)
         log.info("already finished, skipping: %s", out_dir)
-        return objective(json.loads((Path(out_dir) / "summary.json").read_text()), opts)
+        return objective(done, opts)
     clear_failure(out_dir)
     try:
         summary = run(scfg, out_dir)

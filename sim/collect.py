@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .outputs import atomic_write_parquet, atomic_write_text
-from .sweep import FAILED, SUMMARY
+from .outputs import SUMMARY, atomic_write_parquet, atomic_write_text, finished_summary
+from .sweep import FAILED
 
 # (column, label, paired against the control?)
 METRICS: list[tuple[str, str, bool]] = [
@@ -147,13 +147,8 @@ def collect(sweep_dir: str | Path, *, progress: bool = True) -> Collected:
     rows, failed, incomplete = [], [], []
     for job in tqdm(_job_dirs(sweep_dir), desc="collecting", unit="run", disable=not progress):
         rel = job.relative_to(sweep_dir).as_posix()
-        summ = None
-        if (job / SUMMARY).exists():
-            try:
-                summ = json.loads((job / SUMMARY).read_text())
-            except (OSError, json.JSONDecodeError):
-                summ = None
-        if summ is not None and summ.get("status") == "complete":
+        summ = finished_summary(job)
+        if summ is not None:
             rows.append(_row(job, sweep_dir, summ))
         elif (job / FAILED).exists():
             try:

@@ -12,6 +12,18 @@ import pandas as pd
 
 from . import metrics
 
+SUMMARY = "summary.json"   # written last by a run: its presence (status complete) marks it finished
+
+
+def finished_summary(out_dir: str | os.PathLike) -> dict | None:
+    """The summary of the finished run in ``out_dir``, or None if there is none (no file, an
+    unreadable one, or one whose status is not complete)."""
+    try:
+        summ = json.loads((Path(out_dir) / SUMMARY).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return summ if summ.get("status") == "complete" else None
+
 
 def _clean(o):
     if isinstance(o, float) and (math.isnan(o) or math.isinf(o)):

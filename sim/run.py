@@ -1,7 +1,6 @@
 """Run a configured simulation (and its paired no-action control) and write its outputs."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -13,10 +12,9 @@ import numpy as np
 from . import metrics
 from .config import SimConfig, validate
 from .market import Market
-from .outputs import atomic_write_json, write_outputs
+from .outputs import SUMMARY, atomic_write_json, finished_summary, write_outputs
 from .strategies import build_strategies
 
-SUMMARY = "summary.json"
 
 
 def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
@@ -123,10 +121,4 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
 
 
 def is_finished(out_dir: str | os.PathLike) -> bool:
-    p = Path(out_dir) / SUMMARY
-    if not p.exists():
-        return False
-    try:
-        return json.loads(p.read_text()).get("status") == "complete"
-    except (OSError, json.JSONDecodeError):
-        return False
+    return finished_summary(out_dir) is not None

@@ -25,12 +25,11 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from .outputs import atomic_write_json
+from .outputs import atomic_write_json, finished_summary
 
 log = logging.getLogger("sim.sweep")
 
 FAILED = "failed.json"
-SUMMARY = "summary.json"
 PROGRESS_TOTAL = ".sweep_total.json"
 
 PAIRED_KEYS = {"control_profit", "control_revenue", "control_churn_rate_annual", "control_customers_end",
@@ -120,13 +119,8 @@ def count_sweep(overrides: list[str]) -> int | None:
 
 
 def _status(job_dir: Path) -> str | None:
-    s = job_dir / SUMMARY
-    if s.exists():
-        try:
-            if json.loads(s.read_text()).get("status") == "complete":
-                return "complete"
-        except (OSError, json.JSONDecodeError):
-            pass
+    if finished_summary(job_dir) is not None:
+        return "complete"
     if (job_dir / FAILED).exists():
         return "failed"
     return None
