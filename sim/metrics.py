@@ -202,12 +202,17 @@ def _group_outcome(market, mask: np.ndarray) -> dict:
     }
 
 
-def strategy_outcomes(market, st) -> dict:
-    """Churn and ladder-stage mix of the customers a strategy contacted (and of its holdout)."""
+def strategy_groups(market, st) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the customers a strategy contacted and of its held-out (never contacted) ones."""
     bit = np.uint64(1) << np.uint64(st.index)
     treated = (market.s.treated & bit) != 0
+    return treated, ((market.s.held_out & bit) != 0) & ~treated
+
+
+def strategy_outcomes(market, st) -> dict:
+    """Churn and ladder-stage mix of the customers a strategy contacted (and of its holdout)."""
+    treated, held = strategy_groups(market, st)
     out = {"treated": _group_outcome(market, treated)}
-    held = ((market.s.held_out & bit) != 0) & ~treated
     if held.any():
         out["held_out"] = _group_outcome(market, held)
     return out

@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import metrics
 from .config import SimConfig, validate
 from .market import Market
@@ -42,9 +40,7 @@ def _holdout_estimates(m: Market) -> dict[str, dict]:
     for st in m.strategies:
         if st.holdout <= 0:
             continue
-        bit = np.uint64(1) << np.uint64(st.index)
-        tr = (s.treated & bit) != 0
-        ho = ((s.held_out & bit) != 0) & ~tr
+        tr, ho = metrics.strategy_groups(m, st)
         spend = st.ledger.spent / 100.0
         if tr.sum() == 0 or ho.sum() == 0:
             out[st.name] = {"treated": int(tr.sum()), "held_out": int(ho.sum())}
