@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from .outputs import SUMMARY, atomic_write_parquet, atomic_write_text, finished_summary
-from .sweep import FAILED
+from .sweep import FAILED, clv_change
 
 # (column, label, paired against the control?)
 METRICS: list[tuple[str, str, bool]] = [
@@ -117,7 +117,7 @@ def _row(job: Path, sweep_dir: Path, summ: dict) -> dict:
               "incremental_revenue", "churn_rate_change", "customers_end_change", "control_profit",
               "control_churn_rate_annual", "control_mean_clv"):
         row[k] = p.get(k)
-    row["clv_change"] = (summ["mean_clv"] - p["control_mean_clv"]) if p.get("control_mean_clv") is not None else None
+    row["clv_change"] = clv_change(summ)
     return row
 
 

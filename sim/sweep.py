@@ -59,11 +59,17 @@ def sweep_options(block: Any) -> dict[str, Any]:
     return opts
 
 
+def clv_change(summary: dict) -> float | None:
+    """Mean CLV change against the paired no-action control (None without a control)."""
+    p = summary.get("paired") or {}
+    return summary["mean_clv"] - p["control_mean_clv"] if p.get("control_mean_clv") is not None else None
+
+
 def metric(summary: dict, name: str) -> float:
     """A summary figure by name: a top-level key, a ``paired`` key, or ``clv_change``."""
     p = summary.get("paired") or {}
     if name == "clv_change":
-        v = summary["mean_clv"] - p["control_mean_clv"] if "control_mean_clv" in p else None
+        v = clv_change(summary)
     elif name in summary and not isinstance(summary[name], (dict, list)):
         v = summary[name]
     elif name in p:
