@@ -50,14 +50,6 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S31)
 
 
-def _mix_int(x: int) -> int:
-    """The same finaliser on a Python int (for the scalar part of a key)."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
-
-
 class CounterRNG:
     """Vectorised keyed hash → uniforms in (0, 1)."""
 
@@ -68,7 +60,9 @@ class CounterRNG:
     def uniform(self, stream: int, rows: np.ndarray, counter) -> np.ndarray:
         pre = self._prefix.get(stream)
         if pre is None:
-            pre = self._prefix[stream] = np.uint64(_mix_int(self.key ^ ((int(stream) * 0x94D049BB133111EB) & _MASK)))
+            # the scalar part of the key, hashed once per stream (as a one-element array, which wraps silently)
+            scalar = self.key ^ ((int(stream) * int(_M2)) & _MASK)
+            pre = self._prefix[stream] = _mix(np.array([scalar], dtype=np.uint64))[0]
         h = _mix(np.asarray(rows, dtype=np.uint64) ^ pre)
         h = _mix(h ^ np.asarray(counter, dtype=np.uint64))
         return ((h >> _S11).astype(np.float64) + 0.5) * _INV53
