@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -28,6 +29,17 @@ def _same_config(out_dir: str, scfg) -> bool:
     return old == new
 
 
+def _config_error(e: Exception, multirun: bool, failure_dir: str | None = None) -> NoReturn:
+    """A config error: in a sweep, mark the job failed (if ``failure_dir``) and raise, so the other
+    jobs go on; in a single run, print one clear line and exit 2."""
+    if multirun:
+        if failure_dir is not None:
+            _sweep.write_failure(failure_dir, e)
+        raise e
+    print(f"sim: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
 @hydra.main(version_base=None, config_path="../configs", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
@@ -43,33 +55,22 @@ def main(cfg: DictConfig) -> float | None:
         opts = sweep_options(container.pop("sweep", None))
         container.pop("study", None)  # free study parameters, used through interpolation only
         scfg = validate(container)
-    except (ConfigError, ValueError) as e:
-        if multirun:  # one bad configuration must not stop the rest of a sweep
-            write_failure(HydraConfig.get().runtime.output_dir, e)
-            raise
-        print(f"sim: {e}", file=sys.stderr)
-        sys.exit(2)
+    except (ConfigError, ValueError) as e:  # one bad configuration must not stop the rest of a sweep
+        _config_error(e, multirun, HydraConfig.get().runtime.output_dir)
     out_dir = scfg.output.dir or HydraConfig.get().runtime.output_dir
     done = finished_summary(out_dir)
     if done is not None:
         if not _same_config(out_dir, scfg):
-            e = ConfigError(f"{out_dir} holds a finished run made with a different config; "
-                            "use another output directory (hydra.sweep.dir=... / output.dir=...)")
-            if multirun:
-                raise e
-            print(f"sim: {e}", file=sys.stderr)
-            sys.exit(2)
+            _config_error(ConfigError(f"{out_dir} holds a finished run made with a different config; "
+                                      "use another output directory (hydra.sweep.dir=... / output.dir=...)"),
+                          multirun)  # no failure marker: the directory holds a finished run
         log.info("already finished, skipping: %s", out_dir)
         return objective(done, opts)
     clear_failure(out_dir)
     try:
         summary = run(scfg, out_dir)
     except ConfigError as e:
-        if multirun:
-            write_failure(out_dir, e)
-            raise
-        print(f"sim: {e}", file=sys.stderr)
-        sys.exit(2)
+        _config_error(e, multirun, out_dir)
     except Exception as e:
         write_failure(out_dir, e)
         raise
