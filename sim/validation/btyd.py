@@ -87,22 +87,7 @@ def bgnbd_fit(x, tx, T, start=(1.0, 30.0, 1.0, 5.0)) -> dict:
     Hessian of the log-likelihood in log-parameters)."""
     def nll(lp):
         return -bgnbd_loglik(np.exp(lp), x, tx, T)
-
-    res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 20000, "maxfev": 40000})
-    lp = res.x
-    h = 1e-4
-    k = lp.size
-    H = np.zeros((k, k))
-    for i in range(k):
-        for j in range(k):
-            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
-            H[i, j] = (nll(lp + e_i + e_j) - nll(lp + e_i - e_j) - nll(lp - e_i + e_j) + nll(lp - e_i - e_j)) / (4 * h * h)
-    cov = np.linalg.inv(H)
-    se_log = np.sqrt(np.clip(np.diag(cov), 0, None))
-    names = ("r", "alpha", "a", "b")
-    return {"params": dict(zip(names, np.exp(lp))), "se_log": dict(zip(names, se_log)),
-            "loglik": -float(res.fun), "converged": bool(res.success)}
+    return _mle(nll, start, ("r", "alpha", "a", "b"))
 
 
 def pnbd_loglik(params, x, tx, T) -> float:
@@ -129,6 +114,7 @@ def pnbd_loglik(params, x, tx, T) -> float:
 
 
 def _mle(nll, start, names) -> dict:
+    """Nelder-Mead in log-parameters; log-scale SEs from the inverse of the numerical Hessian."""
     res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
                             options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 20000, "maxfev": 40000})
     lp, h, k = res.x, 1e-4, res.x.size
