@@ -15,16 +15,19 @@ from .strategies import build_strategies
 
 
 
+def strategies_for(cfg: SimConfig, *, with_strategies: bool = True) -> list:
+    """The plug-ins of a validated config, checked against its ladder and channels; without
+    strategies (the no-action control) only market events (``environment`` plug-ins) stay."""
+    strategies = build_strategies(cfg.strategy, [s.name for s in cfg.ladder.stages], list(cfg.channels))
+    return strategies if with_strategies else [s for s in strategies if s.environment]
+
+
 def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
           materialize: bool | None = None) -> Market:
     """A ready (not yet run) market. Validates first: nothing is built from a bad config."""
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
-    stage_names = [s.name for s in cfg.ladder.stages]
-    strategies = build_strategies(cfg.strategy, stage_names, list(cfg.channels))
-    if not with_strategies:  # the no-action control: market events stay, firm actions go
-        strategies = [s for s in strategies if s.environment]
-    return Market(cfg, strategies, mode=mode, materialize=materialize)
+    return Market(cfg, strategies_for(cfg, with_strategies=with_strategies), mode=mode, materialize=materialize)
 
 
 def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,

@@ -16,7 +16,7 @@ import shlex
 from ..config import CONFIG_DIR, load
 from ..market import Market
 from ..report import STAGE_COLOURS, stage_labels
-from ..strategies import build_strategies
+from ..run import strategies_for
 
 SCENARIOS = ("default",) + tuple(sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml")))
 FROM_SCENARIO = "(scenario)"
@@ -72,8 +72,7 @@ class TeachingMarket(Market):
             days_per_step=days_per_step, service_quality=service_quality, innovation=innovation,
             defection=defection, conversion=conversion, seed=seed, extra=extra_overrides())
         cfg = load(self.overrides)
-        strategies = build_strategies(cfg.strategy, [s.name for s in cfg.ladder.stages], list(cfg.channels))
-        super().__init__(cfg, strategies, materialize=True)
+        super().__init__(cfg, strategies_for(cfg), materialize=True)
         self.scenario = scenario
         self.locale = cfg.output.locale
         self.start()
