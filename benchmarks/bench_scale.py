@@ -32,7 +32,7 @@ m.run(progress=False)
 t2 = time.perf_counter()
 print(json.dumps({"n": n, "days": days, "mode": mode, "build_s": t1 - t0, "run_s": t2 - t1,
                   "wall_s": t2 - t0, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "transactions": int(sum(x[0].size for x in m._txn)),
+                  "transactions": m.n_transactions(),
                   "customers_end": int((m.role[m.s.stage] == 2).sum())}))
 """
 

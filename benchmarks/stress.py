@@ -21,7 +21,7 @@ n, days = int(float(sys.argv[1])), float(sys.argv[2])
 cfg = sim.load([f"market.n_customers={n}", f"market.days={days}", "engine.progress=false"])
 t0 = time.perf_counter(); m = sim.build(cfg); m.run(progress=False); t1 = time.perf_counter()
 print(json.dumps({"n": n, "days": days, "wall_s": t1 - t0, "state_mib": m.s.nbytes() / 2**20,
-                  "transactions": int(sum(x[0].size for x in m._txn)),
+                  "transactions": m.n_transactions(),
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

@@ -613,6 +613,10 @@ class Market(mesa.Model):
         order = np.lexsort((cols[0], cols[1]))
         return tuple(c[order] for c in cols)
 
+    def n_transactions(self) -> int:
+        """Purchases logged so far (without assembling the log)."""
+        return int(sum(x[0].size for x in self._txn))
+
     def marketing_spend(self) -> int:
         return self.totals["contact_cost"] + self.totals["other_spend"]
 

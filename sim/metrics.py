@@ -181,7 +181,7 @@ def summary(market) -> dict:
         "top20_revenue_share": top_share(s.revenue.astype(float)),
         "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts)},
         "firm_customers_end": {f.name: int(f.customers(market).size) for f in market.firms},
-        "events_transactions": int(sum(x[0].size for x in market._txn)),
+        "events_transactions": market.n_transactions(),
         "strategies": {st.name: {**st.report(), **strategy_outcomes(market, st)} for st in market.strategies},
     }
     return out
