@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import sim
@@ -105,7 +104,7 @@ def test_money_identities_are_exact(market):
 def test_nothing_is_spent_after_the_final_report(days, dt):
     # monthly actions whose next boundary is the horizon end (31 with dt=7; 60 = 2 x 30) are dropped;
     # the last report then holds every cent the summary counts
-    m = sim.simulate(sim.load([f"market.n_customers=300", f"market.days={days}", f"engine.dt={dt}",
+    m = sim.simulate(sim.load(["market.n_customers=300", f"market.days={days}", f"engine.dt={dt}",
                                "engine.report_every=1", "strategy=default_mix", "engine.progress=false"]),
                      progress=False)
     ts = metrics.timeseries(m)

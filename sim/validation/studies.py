@@ -4,7 +4,6 @@ report (``report.html``) and the figures (``results.json``). One study per confi
 from __future__ import annotations
 
 import html
-import json
 import time
 from pathlib import Path
 
