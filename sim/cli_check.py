@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import difflib
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
+from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 GROUPS = ("ladder", "market", "strategy", "scenario", "experiment")
@@ -29,14 +32,25 @@ def _keys(node, prefix: str = "") -> list[str]:
     return out
 
 
+def _parsed(argv: list[str]) -> list[tuple[str, Override]]:
+    """(argument, Hydra override) for every argument Hydra's own parser reads as an override;
+    flags (``-m``) and malformed arguments are left to Hydra."""
+    parser = OverridesParser.create()
+    out = []
+    for arg in argv:
+        try:
+            out.append((arg, parser.parse_override(arg)))
+        except HydraException:
+            continue
+    return out
+
+
 def unknown_key_message(argv: list[str]) -> str | None:
     from .config import compose
-    def is_sweep(a: str) -> bool:
-        v = a.split("=", 1)[1]
-        return "," in v and not (v.startswith("[") and v.endswith("]")) or v.startswith(("range(", "choice(", "glob("))
-    groups = [a for a in argv if "=" in a and a.split("=", 1)[0] in GROUPS]
-    group_choices = [a for a in groups if not is_sweep(a)]
-    swept = {a.split("=", 1)[0] for a in groups if is_sweep(a)}
+    overrides = _parsed(argv)
+    groups = [(a, o) for a, o in overrides if o.key_or_group in GROUPS]
+    group_choices = [a for a, o in groups if not o.is_sweep_override()]
+    swept = {o.key_or_group for _, o in groups if o.is_sweep_override()}
     try:
         cfg = compose(group_choices)
     except Exception:
@@ -44,11 +58,10 @@ def unknown_key_message(argv: list[str]) -> str | None:
     cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
     keys = _keys(cfg)
     known = set(keys)
-    for arg in argv:
-        if arg.startswith("-") or "=" not in arg:
-            continue
-        key = arg.split("=", 1)[0]
-        if key.startswith(("+", "~", "hydra")) or key.split(".")[0] in swept or key in GROUPS or key in known:
+    for arg, o in overrides:
+        key = o.key_or_group
+        if (o.type != OverrideType.CHANGE or o.is_hydra_override() or key.split(".")[0] in swept
+                or key in GROUPS or key in known):
             continue
         parent = key.rsplit(".", 1)[0] if "." in key else ""
         siblings = sorted({k[len(parent) + 1:].split(".")[0] for k in keys if parent and k.startswith(parent + ".")}) \
