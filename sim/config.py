@@ -212,6 +212,8 @@ class Output(_Strict):
     customers: bool = True
     report: bool = True
     locale: Literal["en", "fa"] = "en"
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
+                          description="ISO 4217 code naming the unit of every money figure (a label; nothing is converted)")
 
 
 class SimConfig(_Strict):
