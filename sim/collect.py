@@ -390,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     try:
         c = collect(a.sweep_dir, progress=not a.no_progress)
-        if not c.runs.empty and a.objective not in c.runs:
+        known = {m for m, _, _ in METRICS} | {"spend", "unspent"}
+        if a.objective not in (set(c.runs.select_dtypes("number").columns) if not c.runs.empty else known):
             raise KeyError(a.objective)
     except FileNotFoundError as e:
         print(f"sim.collect: {e}", file=sys.stderr)
