@@ -12,7 +12,9 @@ The engine never needs to know about a new strategy:
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -52,6 +54,9 @@ class Strategy(BaseModel):
     holdout: float = Field(0.0, ge=0, lt=1, description="share of targeted customers kept as a control group")
     max_contacts: int | None = Field(None, ge=0, description="contacts per action at most")
     segment: Segmenter | None = None
+    pacing: Literal["none", "even"] = Field(
+        "none", description="even: each action may spend the remaining budget / the actions left, and a "
+                            "per-action contact cap is raised to what that share buys")
 
     _market: Any = PrivateAttr(None)
     _index: int = PrivateAttr(-1)
@@ -101,8 +106,27 @@ class Strategy(BaseModel):
         while t < end:
             yield market.at(t, priority=1)
             self.count("actions")
-            self.act(market, market.now)
+            self.paced_act(market, market.now, math.ceil((end - t) / self.every_days))
             t += self.every_days
+
+    def paced_act(self, market, t: float, actions_left: int) -> None:
+        """Act once; with ``pacing: even`` the action may spend at most the remaining budget divided by
+        the actions left (this one included; what it leaves rolls over), and ``max_contacts`` is raised
+        to the contacts that share buys on the strategy's channel. Spending in hooks between actions
+        (points, complaint handling) is not paced."""
+        if self.pacing == "none" or self._ledger is None:
+            self.act(market, t)
+            return
+        ledger, cap, budget = self._ledger, self.max_contacts, self._ledger.budget
+        share = ledger.remaining // max(1, actions_left)
+        cost = round(market.cfg.channels[self.channel].cost * 100) if self.channel is not None else 0
+        if cap is not None and cost > 0:
+            self.max_contacts = max(cap, share // cost)
+        ledger.budget = ledger.spent + share
+        try:
+            self.act(market, t)
+        finally:
+            ledger.budget, self.max_contacts = budget, cap
 
     def setup(self, market) -> None:
         """Register hooks; default none."""
