@@ -133,15 +133,17 @@ def ranking(runs: pd.DataFrame, params: list[str], objective: str = OBJECTIVE, *
     df = runs.copy()
     df["_y"] = pd.to_numeric(df[objective], errors="coerce")
     df["_key"] = _pair_key(df)
-    if params:
-        df["option"] = [option_label(dict(zip(params, vals))) for vals in df[params].itertuples(index=False)]
+    if params == ["option"]:  # options already labelled (e.g. by sim.allocate)
+        df["_opt"] = df["option"].astype(str)
+    elif params:
+        df["_opt"] = [option_label(dict(zip(params, vals))) for vals in df[params].itertuples(index=False)]
     else:
-        df["option"] = option_label({})
-    order = list(dict.fromkeys(df["option"]))
-    firsts = df.drop_duplicates("option").set_index("option")
+        df["_opt"] = option_label({})
+    order = list(dict.fromkeys(df["_opt"]))
+    firsts = df.drop_duplicates("_opt").set_index("_opt")
     rows = []
     for opt in order:
-        g = df[df["option"] == opt]
+        g = df[df["_opt"] == opt]
         mean, _, lo, hi, n = _t_interval(g["_y"].to_numpy())
         row = {"option": opt, "n": n, "objective": objective, "mean": mean, "ci_low": lo, "ci_high": hi}
         for c in ("spend", "budget", "unspent"):
@@ -154,7 +156,7 @@ def ranking(runs: pd.DataFrame, params: list[str], objective: str = OBJECTIVE, *
     score = out["mean"] if not minimise else -out["mean"]
     best = out.loc[score.fillna(-np.inf).idxmax(), "option"] if out["mean"].notna().any() else None
     # a seed with two runs of one option (should not happen) counts once: the mean of its runs
-    wide = df.pivot_table(index="_key", columns="option", values="_y", aggfunc="mean")
+    wide = df.pivot_table(index="_key", columns="_opt", values="_y", aggfunc="mean")
     wide = wide.reindex(columns=order)
     diffs = []
     for opt in order:
@@ -172,7 +174,7 @@ def ranking(runs: pd.DataFrame, params: list[str], objective: str = OBJECTIVE, *
     out["p_best"] = p_best(wide, minimise=minimise, n_boot=n_boot, seed=seed).reindex(order).to_numpy()
     out = out.assign(_s=score.fillna(-np.inf)).sort_values("_s", ascending=False, kind="stable").drop(columns="_s")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out[[*COLUMNS, *params]].reset_index(drop=True)
+    return out[[*COLUMNS, *(p for p in params if p != "option")]].reset_index(drop=True)
 
 
 def _separated(row: pd.Series) -> bool:

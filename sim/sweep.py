@@ -42,6 +42,9 @@ def _register_resolvers() -> None:
         OmegaConf.register_new_resolver("sim.mul", lambda *xs: math.prod(float(x) for x in xs))
     if not OmegaConf.has_resolver("sim.sub"):
         OmegaConf.register_new_resolver("sim.sub", lambda a, b: float(a) - float(b))
+    if not OmegaConf.has_resolver("sim.share"):  # ${sim.share:x,a,b,...} = x / (a + b + ...): a budget share
+        OmegaConf.register_new_resolver("sim.share", lambda x, *xs: float(x) / sum(float(v) for v in xs)
+                                        if sum(float(v) for v in xs) > 0 else 1.0 / len(xs))
 
 
 _register_resolvers()
