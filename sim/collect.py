@@ -339,9 +339,9 @@ def comparison_html(c: Collected, sweep_dir: Path, lead: str = "") -> str:
     params = ", ".join(p.removeprefix("param.") for p in c.params) or "none"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep comparison: {html.escape(sweep_dir.name)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px}}
-.tbl{{border-collapse:collapse;font-size:0.85em}}.tbl td,.tbl th{{padding:2px 8px;border-bottom:1px solid #ddd}}
-.num td{{text-align:right;white-space:nowrap}}#ranking td:nth-child(2),.cmp td:nth-child(-n+2){{text-align:left;white-space:normal}}
+<style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:1250px}}
+.tbl{{border-collapse:collapse;font-size:0.85em}}.tbl td,.tbl th{{padding:2px 6px;border-bottom:1px solid #ddd}}
+.num td{{text-align:right;white-space:nowrap}}#ranking{{font-size:0.8em}}#ranking th{{font-size:0.95em}}#ranking td:nth-child(2),.cmp td:nth-child(-n+2){{text-align:left;white-space:normal}}
 .tbl tr.best{{font-weight:600;background:#e8f4e8}}.tbl tr.tied{{background:#f3f3f3}}
 .verdict{{font-size:1.1em;border-left:4px solid #2ca02c;padding:0.4em 0.8em;background:#f6fbf6}}
 .note{{color:#555;font-size:0.9em}}.glossary dt{{font-weight:600;margin-top:0.4em}}.glossary dd{{margin-left:1.5em}}</style>

@@ -221,7 +221,7 @@ def verdict(rank: pd.DataFrame, currency: str | None = None) -> str:
     lo, hi = second["diff_vs_best_ci_low"], second["diff_vs_best_ci_high"]
     return (head + f" But with {int(b['n'])} seeds it cannot be told apart from {names}: the runner-up "
             f"{second['option']} is {fd(gap)} behind (paired 95 % CI of its difference {fd(lo, True)} to "
-            f"{fd(hi, True)}, which includes 0), and the best option is best in only {pb} of bootstrap "
+            f"{fd(hi, True)}, which includes 0), and the best option is best in {pb} of bootstrap "
             f"resamples. " + more).strip()
 
 
@@ -282,9 +282,9 @@ def ranking_html(rank: pd.DataFrame, currency: str | None = None) -> str:
     what = "smaller is better" if obj in MINIMISE else "larger is better"
     return (f'<h2>Ranking by {html.escape(name)}</h2>\n<p id="verdict" class="verdict">'
             f"{html.escape(verdict(rank, currency))}</p>\n"
-            f'<table id="ranking" class="tbl num"><thead><tr>'
+            '<div style="overflow-x:auto"><table id="ranking" class="tbl num"><thead><tr>'
             + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>\n"
+            + "".join(body) + "</tbody></table></div>\n"
             f"<p class=\"note\">Objective: <code>{html.escape(obj)}</code> ({what}), per run. Rows are options, best "
             "first; shaded rows cannot be told apart from the best with these seeds (the paired interval of "
             "their difference includes 0). The same table is in <code>ranking.csv</code>.</p>")
