@@ -19,8 +19,8 @@ The conversions (:func:`engine_values`), each with the assumption it makes:
 * **annual churn** p (the share of customers lost in a year) → the constant per-day hazard
   h = −ln(1 − p) / 365, divided by the mean of what the engine multiplies the base hazard with:
   the stage's ``defection`` multiplier times exp(sensitivity × (reference − satisfaction)), weighted
-  by the active mix, with satisfaction at the firm's ``service.quality`` (where satisfaction settles:
-  each encounter moves it toward the quality of service).
+  by the active mix, with satisfaction halfway between the stage's starting satisfaction and the
+  firm's ``service.quality`` (where it settles: each encounter moves it toward the quality of service).
 * **purchases per year** → the gamma purchase-rate heterogeneity (r, alpha) of the ladder market:
   r stays ``market.purchase.r`` (the spread), alpha = r × mean stage rate multiplier / (purchases / 365),
   so the mean active customer buys ``purchases_per_year`` times a year.
@@ -131,8 +131,10 @@ def engine_values(profile: Profile | dict, ladder: Any, *, purchase_r: float = 1
         shares[k] += v * c.active / n
     rate = sum(w[s["name"]] * s["purchase_rate"] for s in cust)
     spend = sum(w[s["name"]] * s["purchase_rate"] * s["spend"] for s in cust) / rate if rate > 0 else 1.0
-    hazard_mult = sum(w[s["name"]] * s["defection"]
-                      * math.exp(defection_sensitivity * (reference_satisfaction - quality)) for s in cust)
+    # satisfaction: halfway between where each stage's customers start and where encounters move it
+    # (the firm's service quality), i.e. its level over the first year or so
+    hazard_mult = sum(w[s["name"]] * s["defection"] * math.exp(
+        defection_sensitivity * (reference_satisfaction - 0.5 * (s["init"]["satisfaction"] + quality))) for s in cust)
     daily = -math.log(1.0 - p.annual_churn) / 365.0
     if rate <= 0 or hazard_mult <= 0:
         raise ProfileError("profile: the ladder's customer stages neither buy nor defect (all multipliers 0)")

@@ -32,7 +32,8 @@ def test_conversion_formulas_on_a_two_stage_ladder():
     assert v["n_customers"] == 400
     assert v["initial_stages"] == pytest.approx({"lead": 0.25, "a": 0.5, "b": 0.25, "gone": 0.0})
     # per-day hazard of a 20 % yearly loss, over the mix-weighted defection multiplier (2/3·2 + 1/3·0.5)
-    assert v["defection"] == pytest.approx(-math.log(0.8) / 365 / (2 / 3 * 2.0 + 1 / 3 * 0.5))
+    # times the satisfaction factor halfway between the start (0.6, the default) and quality (0.65)
+    assert v["defection"] == pytest.approx(-math.log(0.8) / 365 / ((2 / 3 * 2.0 + 1 / 3 * 0.5) * math.exp(4 * 0.025)))
     # mean daily rate r/alpha × mean stage rate (2/3·1 + 1/3·3) = 4/365
     assert 2.0 / v["purchase_alpha"] * (2 / 3 + 1) == pytest.approx(4 / 365)
     # purchase-weighted stage spend: (2/3·1·1 + 1/3·3·2) / (2/3 + 1) = 1.6
