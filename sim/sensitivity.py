@@ -16,7 +16,8 @@ not by noise). Then, per option, first-order (S1) and total (ST) Sobol indices o
 * the Sobol indices of its lead over the runner-up: which assumption could overturn it.
 
 Writes ``sensitivity.json`` and ``sensitivity.html`` into ``--out`` (default
-``multirun/<study>_sensitivity``), atomically.
+``multirun/<study>_sensitivity``, or ``multirun/<study>`` when the study's name ends in "sensitivity"),
+atomically.
 """
 from __future__ import annotations
 
@@ -240,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sim.sensitivity: {e}", file=sys.stderr)
             return 2
         raise
-    files = write(res, a.out or Path("multirun") / f"{a.config_name}_sensitivity")
+    name = a.config_name if a.config_name.endswith("sensitivity") else f"{a.config_name}_sensitivity"
+    files = write(res, a.out or Path("multirun") / name)
     print(res["verdict"])
     for k, p in files.items():
         print(f"{k}: {p}")
