@@ -13,7 +13,6 @@ The engine never needs to know about a new strategy:
 from __future__ import annotations
 
 import math
-
 from typing import Any, ClassVar, Literal
 
 import numpy as np
