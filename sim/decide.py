@@ -34,6 +34,10 @@ OBJECTIVE = "incremental_net_profit"
 #: objectives for which smaller is better
 MINIMISE = {"churn_rate_annual", "churn_rate_change", "strategy_cost", "spend", "unspent",
             "control_churn_rate_annual"}
+#: differences to the no-action control: exactly 0 for a run that does nothing (strategy=none has no
+#: paired control of its own, so collect leaves them empty)
+VS_CONTROL = {"incremental_net_profit", "incremental_profit", "incremental_revenue", "strategy_cost",
+              "churn_rate_change", "clv_change", "customers_end_change"}
 CONFIDENCE = 0.95
 ALPHA, POWER = 0.05, 0.80
 N_BOOT = 4000
@@ -132,6 +136,8 @@ def ranking(runs: pd.DataFrame, params: list[str], objective: str = OBJECTIVE, *
     minimise = objective in MINIMISE
     df = runs.copy()
     df["_y"] = pd.to_numeric(df[objective], errors="coerce")
+    if objective in VS_CONTROL and "strategy" in df:  # doing nothing earns exactly nothing against doing nothing
+        df.loc[(df["strategy"] == "none") & df["_y"].isna(), "_y"] = 0.0
     df["_key"] = _pair_key(df)
     if params == ["option"]:  # options already labelled (e.g. by sim.allocate)
         df["_opt"] = df["option"].astype(str)
@@ -185,7 +191,18 @@ def _separated(row: pd.Series) -> bool:
 
 def verdict(rank: pd.DataFrame, currency: str | None = None) -> str:
     """The sentence above the table: the best option, by how much it leads, and how sure that is;
-    where options cannot be told apart, which, and how many replications would separate them."""
+    where options cannot be told apart, which, and how many replications would separate them; and a
+    warning when the options spent different amounts."""
+    text = _verdict(rank, currency)
+    spend = pd.to_numeric(rank.get("spend", pd.Series(dtype=float)), errors="coerce").dropna()
+    if len(spend) > 1 and spend.max() > 1.05 * spend.min():
+        text += (f" Note: the options spent different amounts ({units.money(spend.min(), currency)} to "
+                 f"{units.money(spend.max(), currency)}); to compare them at the same budget, give them one "
+                 "(and pacing: even), or rank per unit spent (--objective roi_vs_control).")
+    return text
+
+
+def _verdict(rank: pd.DataFrame, currency: str | None = None) -> str:
     if rank.empty or not np.isfinite(rank["mean"]).any():
         return "No finished runs with a value of the objective: nothing to rank."
     obj = rank["objective"].iloc[0]

@@ -55,6 +55,7 @@ def test_paired_difference_is_sharp_where_unpaired_intervals_overlap():
     assert best["spend"] == pytest.approx(4300.0) and best["budget"] == 5000.0 and best["unspent"] == pytest.approx(700.0)
     text = decide.verdict(rank, "EUR")
     assert text.startswith("Best option: strategy=a") and "beats the runner-up" in text and "€" in text
+    assert "spent different amounts (€3,980 to €4,300)" in text  # spend 4,000 + effect: not one budget
 
 
 def test_indistinguishable_options_are_called_so_with_replications_needed():
@@ -79,6 +80,15 @@ def test_p_best_is_seeded_and_a_smaller_is_better_objective_ranks_lowest_first()
     pd.testing.assert_frame_equal(r1, r2)
     assert r1["mean"].is_monotonic_increasing          # churn change: smaller is better
     assert (r1["diff_vs_best_mean"].iloc[1:] > 0).all()
+
+
+def test_doing_nothing_is_an_option_worth_exactly_nothing_against_the_control():
+    runs = runs_frame({"a": 300.0, "b": -20_000.0}, n_seeds=4)
+    none = runs[runs["strategy"] == "a"].assign(strategy="none", **{"param.strategy": "none",
+                                                                   "incremental_net_profit": np.nan})
+    rank = decide.ranking(pd.concat([runs, none]), ["param.strategy"])
+    row = rank[rank["option"] == "strategy=none"].iloc[0]
+    assert row["mean"] == 0 and row["n"] == 4 and list(rank["option"])[-1] == "strategy=b"
 
 
 def test_options_are_combinations_of_swept_values_and_bad_objective_is_named():
