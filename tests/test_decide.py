@@ -124,7 +124,11 @@ def test_collect_and_sweep_do_not_import_each_other():
 
 def _write_sweep(tmp_path: Path) -> Path:
     runs = runs_frame({"win_back": 300.0, "churn_outreach": 0.0, "loyalty_programme": -40.0})
-    params = ["param.strategy"]
+    runs = pd.concat([runs.assign(**{"param.x": x}) for x in (0.1, 0.2)], ignore_index=True)
+    runs["incremental_net_profit"] += 1000 * runs["param.x"]
+    for m in ("roi_vs_control", "churn_rate_annual", "mean_clv", "clv_change", "profit", "revenue"):
+        runs[m] = runs["incremental_net_profit"] / 1000.0
+    params = ["param.strategy", "param.x"]
     c = col.Collected(runs, col.compare(runs, params), params)
     col.write(c, tmp_path)
     return tmp_path
@@ -133,7 +137,7 @@ def _write_sweep(tmp_path: Path) -> Path:
 def test_collect_cli_writes_ranking_and_rejects_an_unknown_objective(tmp_path):
     d = _write_sweep(tmp_path)
     rank = pd.read_csv(d / "ranking.csv")
-    assert list(rank.columns[:16]) == decide.COLUMNS and rank["option"].iloc[0] == "strategy=win_back"
+    assert list(rank.columns[:16]) == decide.COLUMNS and rank["option"].iloc[0] == "strategy=win_back, x=0.2"
     r = subprocess.run([sys.executable, "-m", "sim.collect", str(d), "--objective", "nope"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "--objective 'nope'" in r.stderr
@@ -158,12 +162,20 @@ def test_comparison_page_shows_the_ranking_and_the_verdict_first_in_chromium(tmp
         order = page.evaluate("""() => [document.querySelector('#verdict'), document.querySelector('#ranking'),
                                         document.querySelector('#cmp-paired')].map(e => e.getBoundingClientRect().top)""")
         body = page.inner_text("body")
+        # no chart title (subplot titles are annotations) overlaps a tick label or an axis title
+        overlaps = page.evaluate("""() => {
+            const box = e => e.getBoundingClientRect();
+            const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+            const titles = [...document.querySelectorAll('.annotation-text, .gtitle')].map(box);
+            const labels = [...document.querySelectorAll('.xtick text, .ytick text, .xtitle, .ytitle')].map(box);
+            return titles.filter(t => labels.some(l => hit(t, l))).length;
+        }""")
         page.screenshot(path=str(tmp_path / "ranking.png"))
         browser.close()
-    assert verdict.startswith("Best option: strategy=win_back") and "€" in verdict
-    assert [c[1] for c in cells] == ["strategy=win_back", "strategy=loyalty_programme", "strategy=churn_outreach"] \
-        or cells[0][1] == "strategy=win_back"
-    assert len(cells) == 3 and cells[0][3].startswith("€") and "," in cells[0][3]
+    assert verdict.startswith("Best option: strategy=win_back, x=0.2") and "€" in verdict
+    assert len(cells) == 6 and cells[0][1] == "strategy=win_back, x=0.2"
+    assert cells[0][3].startswith("€") and "," in cells[0][3]
     assert order[0] < order[1] < order[2]
+    assert overlaps == 0
     assert "e+0" not in body and "Glossary" in body and "return on all costs" not in body.split("Glossary")[0]
     assert (tmp_path / "ranking.png").stat().st_size > 10_000
