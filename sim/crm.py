@@ -67,6 +67,11 @@ class CrmView:
         """The firm's contact channels."""
         return list(self._m.channel_names)
 
+    def channel_cost(self, channel: str) -> int:
+        """Cost of one contact through ``channel``, cents."""
+        m = self._m
+        return int(m.world.channel_cost[m.channel_index(channel)])
+
     def record(self, column: str) -> np.ndarray:
         """A recorded column for every row (read-only). ``RECORDED`` lists them; money in cents."""
         if column not in RECORDED:
