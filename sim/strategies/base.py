@@ -15,16 +15,77 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..market import BudgetLedger
 from ..rng import stream_id
 
 
-class Segmenter(BaseModel):
+#: no numeric plug-in parameter may exceed this in size: with money in integer cents, budgets and
+#: prices up to 1e10 (currency) keep every sum of the books far inside int64 (9.2e18 cents).
+MAX_PARAMETER = 1e10
+#: bounds for the common fields, enforced for subclasses that redeclare a field with a new default
+#: (a redeclared field loses the base's ``Field(...)`` constraints): (low, low inclusive?, high)
+COMMON_BOUNDS: dict[str, tuple[float, bool, float]] = {
+    "budget": (0.0, True, MAX_PARAMETER),
+    "start_day": (0.0, True, 36_500.0),
+    "every_days": (0.0, False, 36_500.0),
+    "end_day": (0.0, True, 36_500.0),
+    "holdout": (0.0, True, 0.999999),
+    "max_contacts": (0, True, 50_000_000),
+}
+
+
+def _bounded_numbers(v: Any, what: str) -> Any:
+    """Refuse any number (also inside lists and mappings) that is not finite or exceeds MAX_PARAMETER."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        if not (abs(v) <= MAX_PARAMETER):
+            raise ValueError(f"{what} must be finite and at most {MAX_PARAMETER:g} in size")
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            _bounded_numbers(x, what)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _bounded_numbers(x, what)
+    return v
+
+
+class PluginParams(BaseModel):
+    """Parameter checks shared by every plug-in (strategies and segmenters)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info) -> Any:
+        """``true`` is not a number: a bool given for a numeric field is refused (pydantic would
+        read it as 1)."""
+        if isinstance(v, bool):
+            ann = str(cls.model_fields[info.field_name].annotation)
+            if ("int" in ann or "float" in ann) and "bool" not in ann:
+                raise ValueError("a number is required, not a boolean")
+        return v
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_bounds(cls, v: Any, info) -> Any:
+        """Every numeric parameter (also inside lists, e.g. a migration matrix) is finite and at
+        most MAX_PARAMETER in size; the common fields keep their bounds even when a subclass
+        redeclares them with another default."""
+        name = info.field_name
+        _bounded_numbers(v, name)
+        if name in COMMON_BOUNDS and v is not None:
+            lo, incl, hi = COMMON_BOUNDS[name]
+            if not ((v >= lo if incl else v > lo) and v <= hi):
+                raise ValueError(f"{name} must be {'>=' if incl else '>'} {lo:g} and <= {hi:g}")
+        return v
+
+
+class Segmenter(PluginParams):
     """Chooses and orders customers (rows) for a strategy; see ``segmentation.py``."""
 
-    model_config = ConfigDict(extra="forbid")
     kind: ClassVar[str] = "segmentation"
 
     def labels(self, market) -> np.ndarray:  # pragma: no cover - abstract
@@ -34,10 +95,10 @@ class Segmenter(BaseModel):
         raise NotImplementedError
 
 
-class Strategy(BaseModel):
+class Strategy(PluginParams):
     """Common parameters: budget (currency, for the whole run), channel, calendar, holdout."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
     kind: ClassVar[str] = "other"
     #: True for plug-ins that change the market rather than act for the firm (e.g. a service
     #: shock): they stay in the paired no-action control, which removes only firm actions.
@@ -63,6 +124,17 @@ class Strategy(BaseModel):
         if self.end_day is not None and self.end_day < self.start_day:
             raise ValueError(f"end_day ({self.end_day}) is before start_day ({self.start_day})")
         return self
+
+    @field_validator("channel", mode="after")
+    @classmethod
+    def _channel_needed(cls, v: str | None) -> str | None:
+        """A plug-in whose class has a default channel contacts customers: null is refused (only
+        plug-ins that contact no one, whose default is null, may have none)."""
+        default = cls.model_fields["channel"].default
+        if v is None and default is not None:
+            raise ValueError(f"{cls.__name__} contacts customers and needs a channel (default {default!r}); "
+                             "null is only for plug-ins that contact no one")
+        return v
 
     # ------------------------------------------------------------------ engine side
     def bind(self, market, index: int) -> None:
