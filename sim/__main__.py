@@ -87,8 +87,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def cli() -> None:
-    from .cli_check import unknown_key_message
-    msg = unknown_key_message(sys.argv[1:])
+    from .cli_check import composition_message, unknown_key_message
+    msg = unknown_key_message(sys.argv[1:]) or composition_message(sys.argv[1:])
     if msg:
         print(msg, file=sys.stderr)
         sys.exit(2)
