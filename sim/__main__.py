@@ -21,7 +21,9 @@ def _same_config(out_dir: str, scfg) -> bool:
     p = Path(out_dir) / "config.json"
     try:
         old = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if not isinstance(old, dict) or not isinstance(old.get("output", {}), dict):
         return False
     new = json.loads(json.dumps(scfg.model_dump(mode="json", by_alias=True)))
     old.get("output", {}).pop("dir", None)
@@ -45,11 +47,12 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .outputs import finished_summary
-    from .run import run
-    from .sweep import clear_failure, objective, sweep_options, write_failure
+    from .outputs import DirectoryBusy, run_lock
+    from .sweep import sweep_options
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    if multirun:
+        _die_with_sweep()
     container = OmegaConf.to_container(cfg, resolve=True)
     try:
         opts = sweep_options(container.pop("sweep", None))
@@ -58,7 +61,21 @@ def main(cfg: DictConfig) -> float | None:
     except (ConfigError, ValueError) as e:  # one bad configuration must not stop the rest of a sweep
         _config_error(e, multirun, HydraConfig.get().runtime.output_dir)
     out_dir = scfg.output.dir or HydraConfig.get().runtime.output_dir
-    done = finished_summary(out_dir)
+    try:
+        with run_lock(out_dir):  # one run owns its directory from the resume check to the summary
+            return _run_in(out_dir, scfg, opts, multirun)
+    except DirectoryBusy as e:  # no failure marker: the directory belongs to the other run
+        _config_error(e, multirun)
+
+
+def _run_in(out_dir: str, scfg, opts: dict, multirun: bool) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from .outputs import finished_summary
+    from .run import run
+    from .sweep import clear_failure, objective, write_failure
+
+    done = finished_summary(out_dir, verify=True)
     if done is not None:
         if not _same_config(out_dir, scfg):
             _config_error(ConfigError(f"{out_dir} holds a finished run made with a different config; "
@@ -68,7 +85,7 @@ def main(cfg: DictConfig) -> float | None:
         return objective(done, opts)
     clear_failure(out_dir)
     try:
-        summary = run(scfg, out_dir)
+        summary = run(scfg, out_dir, overrides=list(HydraConfig.get().overrides.task))
     except ConfigError as e:
         _config_error(e, multirun, out_dir)
     except Exception as e:
@@ -86,7 +103,40 @@ def main(cfg: DictConfig) -> float | None:
     return objective(summary, opts)
 
 
+SWEEP_PID = "SIM_SWEEP_PID"
+
+
+def _die_with_sweep() -> None:
+    """In a launcher's worker process (joblib/loky), exit as soon as the process that started the
+    sweep is gone (killed), instead of finishing a job nobody will collect."""
+    import os
+    import threading
+    import time
+
+    try:
+        owner = int(os.environ.get(SWEEP_PID, ""))
+    except ValueError:
+        return
+    if owner == os.getpid() or getattr(_die_with_sweep, "started", False):
+        return
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(3)
+            except PermissionError:  # pragma: no cover - a reused pid of another user: owner gone
+                os._exit(3)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="sim-sweep-watchdog", daemon=True).start()
+    _die_with_sweep.started = True
+
+
 def cli() -> None:
+    import os
+    os.environ[SWEEP_PID] = str(os.getpid())  # this process owns the sweep; launcher workers inherit it
     from .cli_check import composition_message, unknown_key_message
     msg = unknown_key_message(sys.argv[1:]) or composition_message(sys.argv[1:])
     if msg:
