@@ -114,8 +114,6 @@ def composition_message(argv: list[str]) -> str | None:
     as one message for exit code 2; None if the config composes."""
     import yaml
 
-    from .config import CONFIG_DIR
-
     args, flags, info = _split_argv(argv)
     if info:
         return None
@@ -127,8 +125,6 @@ def composition_message(argv: list[str]) -> str | None:
         except HydraException as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             return f"sim: cannot read the override '{arg}': {first}" + _quote_hint(arg)
-    config_dir = flags.get("--config-dir") or flags.get("-cd")
-    config_name = flags.get("--config-name") or flags.get("-cn") or "config"
     if flags.get("--config-path") or flags.get("-cp"):
         return None  # a different primary config: left to Hydra
     keep = [a for a, o in parsed if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
@@ -140,22 +136,9 @@ def composition_message(argv: list[str]) -> str | None:
                 variants += [[*keep, f"{o.key_or_group}={v}"] for v in o.sweep_string_iterator()]
             except Exception:  # noqa: BLE001 - an unusual sweep: Hydra judges it
                 continue
-    # --config-dir adds a directory to the search path; composing from it with the project's
-    # configs on the search path finds the same files (primary configs are looked up first there)
-    primary, extra = CONFIG_DIR, []
-    if config_dir:
-        cd = Path(config_dir).resolve()
-        if (cd / f"{config_name}.yaml").exists():
-            primary, extra = cd, [f"hydra.searchpath=[file://{CONFIG_DIR}]"]
-        else:
-            extra = [f"hydra.searchpath=[file://{cd}]"]
-    from hydra import compose as _compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     for ov in variants:
-        GlobalHydra.instance().clear()
         try:
-            with initialize_config_dir(config_dir=str(primary), version_base=None):
-                _compose(config_name=config_name, overrides=[*extra, *ov])
+            _compose_argv(flags, ov)
         except yaml.YAMLError as e:
             return f"sim: malformed YAML: {' '.join(str(e).split())}"
         except HydraException as e:
@@ -170,6 +153,67 @@ def composition_message(argv: list[str]) -> str | None:
             return None  # anything else: Hydra reports it
         except Exception:  # noqa: BLE001 - e.g. a resolver needing the run context: Hydra judges it
             return None
-        finally:
-            GlobalHydra.instance().clear()
+    return None
+
+
+def _compose_argv(flags: dict[str, str], overrides: list[str]):
+    """Compose as ``python -m sim`` would, with its ``--config-dir`` / ``--config-name``."""
+    from hydra import compose as _compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from .config import CONFIG_DIR
+
+    config_dir = flags.get("--config-dir") or flags.get("-cd")
+    config_name = flags.get("--config-name") or flags.get("-cn") or "config"
+    # --config-dir adds a directory to the search path; composing from it with the project's
+    # configs on the search path finds the same files (primary configs are looked up first there)
+    primary, extra = CONFIG_DIR, []
+    if config_dir:
+        cd = Path(config_dir).resolve()
+        if (cd / f"{config_name}.yaml").exists():
+            primary, extra = cd, [f"hydra.searchpath=[file://{CONFIG_DIR}]"]
+        else:
+            extra = [f"hydra.searchpath=[file://{cd}]"]
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(primary), version_base=None):
+            return _compose(config_name=config_name, overrides=[*extra, *overrides])
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def check_command_line(argv: list[str]) -> str | None:
+    """Every check ``python -m sim`` makes before simulating, in-process: the message it would
+    print (with exit code 2), or None if the command would start simulating. Composes once when
+    the command line is sound; for a sweep, the swept values are checked by composition only
+    (each job validates its own config)."""
+    args, flags, info = _split_argv(argv)
+    if info or flags.get("--config-path") or flags.get("-cp"):
+        return None
+    parser = OverridesParser.create()
+    try:
+        parsed = [parser.parse_override(a) for a in args]
+    except HydraException:
+        return composition_message(argv)
+    keep = [a for a, o in zip(args, parsed) if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
+    try:
+        cfg = _compose_argv(flags, keep)
+    except Exception as e:  # noqa: BLE001 - worded by the checks the command line runs
+        return (unknown_key_message(argv) or composition_message(argv)
+                or "sim: " + str(e).split("Config search path:")[0].strip())
+    if any(o.is_sweep_override() for o in parsed):
+        msg = unknown_key_message(argv) or composition_message(argv)
+        if msg:
+            return msg
+    from .config import ConfigError, validate
+    from .run import strategies_for
+    from .sweep import sweep_options
+    try:
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+        cfg.pop("hydra", None)
+        sweep_options(cfg.pop("sweep", None))
+        cfg.pop("study", None)
+        strategies_for(validate(cfg))
+    except (ConfigError, ValueError) as e:
+        return f"sim: {e}"
     return None

@@ -98,16 +98,15 @@ def _job_dirs(sweep_dir: Path) -> list[Path]:
 
 def looks_like_sweep(sweep_dir: Path) -> bool:
     """A sweep directory (Hydra's ``multirun.yaml`` or our progress file at the top, or a run
-    directory one or two levels down) — checked before walking, so ``sim.collect /`` is refused."""
+    directory just below) — checked before walking, so ``sim.collect /`` is refused."""
     from .sweep import PROGRESS_TOTAL
 
+    if sweep_dir.resolve() == Path(sweep_dir.resolve().anchor):
+        return False  # the root of a file system is never one sweep
     if (sweep_dir / "multirun.yaml").exists() or (sweep_dir / PROGRESS_TOTAL).exists():
         return True
-    for pattern in ("*", "*/*"):
-        for d in sweep_dir.glob(pattern):
-            if d.is_dir() and not d.is_symlink() and any((d / m).exists() for m in _MARKERS):
-                return True
-    return False
+    return any(d.is_dir() and not d.is_symlink() and any((d / m).exists() for m in _MARKERS)
+               for d in sweep_dir.iterdir())
 
 
 def _natural(s: str):

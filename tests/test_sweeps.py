@@ -283,8 +283,8 @@ def test_study_composes_and_validates_for_every_swept_value(study):
 
 def _fake_run(job: Path, threshold: float, seed: int, roi_vs_control: float, churn: float) -> None:
     (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(
-        yaml.safe_dump([f"strategy.churn_outreach.threshold={threshold}", f"seed={seed}", "market.days=90"]))
+    (job / "run.json").write_text(json.dumps(  # what the run recorded when it started
+        {"overrides": [f"strategy.churn_outreach.threshold={threshold}", f"seed={seed}", "market.days=90"]}))
     (job / "config.json").write_text(json.dumps({"seed": seed, "replication": 0,
                                                  "strategy": {"churn_outreach": {"threshold": threshold}}}))
     (job / "summary.json").write_text(json.dumps({
