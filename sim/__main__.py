@@ -106,6 +106,24 @@ def _run_in(out_dir: str, scfg, opts: dict, multirun: bool) -> float | None:
 SWEEP_PID = "SIM_SWEEP_PID"
 
 
+def _is_ancestor(pid: int) -> bool:
+    """Whether ``pid`` is a parent, grandparent, ... of this process (Linux ``/proc``)."""
+    import os
+
+    p = os.getppid()
+    for _ in range(64):
+        if p == pid:
+            return True
+        if p <= 1:
+            return False
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                p = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+
+
 def _die_with_sweep() -> None:
     """In a launcher's worker process (joblib/loky), exit as soon as the process that started the
     sweep is gone (killed), instead of finishing a job nobody will collect."""
@@ -117,8 +135,8 @@ def _die_with_sweep() -> None:
         owner = int(os.environ.get(SWEEP_PID, ""))
     except ValueError:
         return
-    if owner == os.getpid() or getattr(_die_with_sweep, "started", False):
-        return
+    if owner == os.getpid() or getattr(_die_with_sweep, "started", False) or not _is_ancestor(owner):
+        return  # the sweep's own process, already watching, or a worker of another machine (Ray)
 
     def watch() -> None:
         while True:
