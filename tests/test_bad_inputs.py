@@ -169,8 +169,6 @@ SUBPROCESS = [
     (["market.n_customers=true"], 2, "market.n_customers = True: a number is required"),
     (["strategy=nope"], 2, "Could not find 'strategy/nope'"),
     (["market.start_date=سلام"], 2, "quote a value"),
-    (["--config-dir", "{bad}", "ladder=broken"], 2, "broken.yaml\", line 5"),
-    (["+sweep.objective=roii"], 2, "sweep.objective = 'roii'"),
     ([WB, "+strategy.win_back.segment={_target_: subprocess.Popen, args: [touch, pwned]}"], 2,
      "strategy.win_back.segment._target_ = 'subprocess.Popen'"),
 ]

@@ -95,14 +95,13 @@ def test_a_rerun_after_a_kill_leaves_only_its_own_files(tmp_path):
 
 # ------------------------------------------------------------------------ 5. parameters from the run's own record
 
-def test_collect_labels_runs_with_what_they_recorded_not_a_later_refused_resume(tmp_path):
-    d = tmp_path / "sweep"
-    r = sim_cmd("-m", *SMALL, "market.days=60", f"hydra.sweep.dir={d}")
-    assert r.returncode == 0, r.stderr[-2000:]
-    r = sim_cmd("-m", *SMALL, "market.days=90", f"hydra.sweep.dir={d}")  # refused: different config
-    assert r.returncode != 0 and "different config" in r.stderr
-    assert "market.days=90" in (d / "0" / ".hydra" / "overrides.yaml").read_text()  # Hydra rewrote it
-    c = col.collect(d, progress=False)
+def test_collect_labels_runs_with_what_they_recorded_not_a_later_refused_resume(finished_run, tmp_path):
+    """A resume with another config is refused, but Hydra has already rewritten the job's
+    .hydra/overrides.yaml (seen with ``python -m sim -m market.days=60`` then ``market.days=90``
+    into the same sweep directory); collect must still label the run with its own values."""
+    job = _copy_run(finished_run, tmp_path / "sweep" / "0")
+    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["market.days=90"]))
+    c = col.collect(tmp_path / "sweep", progress=False)
     assert c.runs["param.market.days"].tolist() == [60]
     assert c.runs["days"].tolist() == [60]
 
@@ -152,10 +151,9 @@ def test_python_m_sim_into_a_corrupted_directory_redoes_the_run(finished_run, tm
     assert json.loads((out / "summary.json").read_text())["status"] == "complete"
 
 
-def test_collect_refuses_a_directory_that_is_not_a_sweep(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "sim.collect", "/", "--no-progress"], capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode == 2 and "does not look like a sweep directory" in r.stderr
+def test_collect_refuses_a_directory_that_is_not_a_sweep(tmp_path, capsys):
+    assert col.main(["/", "--no-progress"]) == 2
+    assert "does not look like a sweep directory" in capsys.readouterr().err
     deep = tmp_path / "a" / "b" / "c" / "d" / "e" / "job"
     deep.mkdir(parents=True)
     (deep / "summary.json").write_text("{}")
@@ -174,16 +172,17 @@ def test_a_nan_trial_is_marked_failed_and_the_study_goes_on(tmp_path):
                      {"override hydra/sweeper/sampler": "random"}, "_self_"],
         "sweep": {"objective": "roi_vs_control"},
         "hydra": {"mode": "MULTIRUN", "sweep": {"dir": str(tmp_path / "out"), "subdir": "${hydra.job.num}"},
-                  "sweeper": {"direction": "maximize", "n_trials": 3, "n_jobs": 3, "sampler": {"seed": 1},
+                  "sweeper": {"direction": "maximize", "n_trials": 2, "n_jobs": 2, "sampler": {"seed": 0},
                               # budget 0: no strategy cost, so ROI against the control is undefined (NaN)
                               "params": {"strategy.win_back.budget": "choice(0.0, 5000.0)"}}},
     }))
-    r = sim_cmd("--config-dir", str(cd), "--config-name", "nan_study", *SMALL)
+    r = sim_cmd("--config-dir", str(cd), "--config-name", "nan_study", *SMALL,
+                "+hydra.callbacks.sweep_collect.enabled=false")
     assert r.returncode == 0, r.stderr[-3000:]
     res = yaml.safe_load((tmp_path / "out" / "optimization_results.yaml").read_text())
     budgets = sorted(json.loads(p.read_text())["strategies"]["win_back"]["budget"]
                      for p in (tmp_path / "out").rglob("summary.json"))
-    assert len(budgets) == 3 and budgets[0] == 0.0 and budgets[-1] == 5000.0  # a NaN trial among them
+    assert budgets == [0.0, 5000.0]  # the seeded sampler proposes both: one trial's objective is NaN
     assert res["best_params"] == {"strategy.win_back.budget": 5000.0}
 
 
