@@ -58,6 +58,8 @@ def main(cfg: DictConfig) -> float | None:
         opts = sweep_options(container.pop("sweep", None))
         container.pop("study", None)  # free study parameters, used through interpolation only
         scfg = validate(container)
+        from .run import strategies_for
+        strategies_for(scfg)  # plug-ins checked (allow-list, channels, stages) before the directory is touched
     except (ConfigError, ValueError) as e:  # one bad configuration must not stop the rest of a sweep
         _config_error(e, multirun, HydraConfig.get().runtime.output_dir)
     out_dir = scfg.output.dir or HydraConfig.get().runtime.output_dir
