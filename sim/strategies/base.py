@@ -21,13 +21,15 @@ from ..market import BudgetLedger
 from ..rng import stream_id
 
 
-#: no numeric plug-in parameter may exceed this in size: with money in integer cents, budgets and
-#: prices up to 1e10 (currency) keep every sum of the books far inside int64 (9.2e18 cents).
-MAX_PARAMETER = 1e10
+#: no numeric plug-in parameter (a price, a rate, a multiplier, ...) may exceed this in size, and no
+#: budget MAX_BUDGET: with money in integer cents, a per-customer amount of 1e6 (1e8 cents) times
+#: 5e7 customers, or a whole budget, stays far inside int64 (9.2e18 cents)
+MAX_PARAMETER = 1e6
+MAX_BUDGET = 1e10
 #: bounds for the common fields, enforced for subclasses that redeclare a field with a new default
 #: (a redeclared field loses the base's ``Field(...)`` constraints): (low, low inclusive?, high)
 COMMON_BOUNDS: dict[str, tuple[float, bool, float]] = {
-    "budget": (0.0, True, MAX_PARAMETER),
+    "budget": (0.0, True, MAX_BUDGET),
     "start_day": (0.0, True, 36_500.0),
     "every_days": (0.0, False, 36_500.0),
     "end_day": (0.0, True, 36_500.0),
@@ -72,11 +74,12 @@ class PluginParams(BaseModel):
     @classmethod
     def _finite_bounds(cls, v: Any, info) -> Any:
         """Every numeric parameter (also inside lists, e.g. a migration matrix) is finite and at
-        most MAX_PARAMETER in size; the common fields keep their bounds even when a subclass
-        redeclares them with another default."""
+        most MAX_PARAMETER in size; the common fields have their own bounds (a budget up to
+        MAX_BUDGET), kept even when a subclass redeclares them with another default."""
         name = info.field_name
-        _bounded_numbers(v, name)
-        if name in COMMON_BOUNDS and v is not None:
+        if name not in COMMON_BOUNDS:
+            _bounded_numbers(v, name)
+        elif v is not None:
             lo, incl, hi = COMMON_BOUNDS[name]
             if not ((v >= lo if incl else v > lo) and v <= hi):
                 raise ValueError(f"{name} must be {'>=' if incl else '>'} {lo:g} and <= {hi:g}")
