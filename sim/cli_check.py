@@ -103,6 +103,11 @@ def _split_argv(argv: list[str]) -> tuple[list[str], dict[str, str], bool]:
     return overrides, flags, info
 
 
+def _hydra_setting(o: Override) -> bool:
+    """``hydra.*`` settings are Hydra's business; ``hydra/<group>=option`` choices are composed."""
+    return o.key_or_group == "hydra" or o.key_or_group.startswith("hydra.")
+
+
 def _quote_hint(arg: str) -> str:
     return ("\n  quote a value with spaces, non-ASCII letters (e.g. Persian) or special characters, for "
             f"example {arg.partition('=')[0]}=\"'{arg.partition('=')[2]}'\"")
@@ -127,10 +132,10 @@ def composition_message(argv: list[str]) -> str | None:
             return f"sim: cannot read the override '{arg}': {first}" + _quote_hint(arg)
     if flags.get("--config-path") or flags.get("-cp"):
         return None  # a different primary config: left to Hydra
-    keep = [a for a, o in parsed if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
+    keep = [a for a, o in parsed if not o.is_sweep_override() and not _hydra_setting(o)]
     variants = [keep]
     for a, o in parsed:  # every choice of a swept config group must exist
-        if o.is_sweep_override() and "." not in o.key_or_group and not o.key_or_group.startswith("hydra") \
+        if o.is_sweep_override() and "." not in o.key_or_group and not _hydra_setting(o) \
                 and not o.is_interval_sweep():
             try:
                 variants += [[*keep, f"{o.key_or_group}={v}"] for v in o.sweep_string_iterator()]
@@ -195,7 +200,7 @@ def check_command_line(argv: list[str]) -> str | None:
         parsed = [parser.parse_override(a) for a in args]
     except HydraException:
         return composition_message(argv)
-    keep = [a for a, o in zip(args, parsed) if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
+    keep = [a for a, o in zip(args, parsed) if not o.is_sweep_override() and not _hydra_setting(o)]
     try:
         cfg = _compose_argv(flags, keep)
     except Exception as e:  # noqa: BLE001 - worded by the checks the command line runs

@@ -116,6 +116,9 @@ CASES: list[tuple[list[str], int, str]] = [
     (["ladder=nope"], 2, "Could not find 'ladder/nope'"),
     (["+scenario=nope"], 2, "Could not find 'scenario/nope'"),
     (["-m", "strategy=win_back,nope"], 2, "Could not find 'strategy/nope'"),
+    (["hydra/launcher=nope"], 2, "Could not find 'hydra/launcher/nope'"),
+    (["--config-dir", "{root}/experiments", "--config-name", "optimise_loyalty", "strategy=nope"], 2,
+     "Could not find 'strategy/nope'"),
     (["market.start_date=سلام"], 2, "quote a value with spaces, non-ASCII letters (e.g. Persian)"),
     (["market.n_custmers=5"], 2, "unknown configuration key 'market.n_custmers'"),
     (["--config-dir", "{bad}", "ladder=broken"], 2, "broken.yaml\", line 5"),
@@ -127,6 +130,8 @@ CASES: list[tuple[list[str], int, str]] = [
     (["+scenario=bad_service_shock"], 0, ""),
     ([WB, "+strategy.win_back.segment={_target_: sim.strategies.ValueSegment, top_share: 0.3}"], 0, ""),
     (["market.start_date='2026-02-01'", "output.locale=fa"], 0, ""),
+    (["-m", "hydra/launcher=local_parallel", "seed=0,1"], 0, ""),
+    (["--config-dir", "{root}/experiments", "--config-name", "optimise_loyalty"], 0, ""),
 ]
 
 
@@ -148,7 +153,7 @@ def bad_dir(tmp_path_factory) -> Path:
 
 
 def _argv(args: list[str], bad: Path) -> list[str]:
-    return [a.replace("{bad}", str(bad)) for a in args]
+    return [a.replace("{bad}", str(bad)).replace("{root}", str(ROOT)) for a in args]
 
 
 def test_the_table_is_large_enough():
