@@ -58,12 +58,17 @@ def run_lock(out_dir: str | os.PathLike):
         except BlockingIOError:
             raise DirectoryBusy(f"{out} is in use by another run; wait for it to finish or choose another "
                                 "output directory (output.dir=... / hydra.run.dir=...)") from None
+        except OSError as e:  # a file system without locks (some network mounts): run unguarded
+            import logging
+            logging.getLogger("sim").warning("cannot lock %s (%s); two runs into it would not be stopped",
+                                             out, e.strerror)
         _HELD[key] = 1
         try:
             yield
         finally:
             del _HELD[key]
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
 
@@ -83,6 +88,8 @@ def is_locked(out_dir: str | os.PathLike) -> bool:
         return False
     except BlockingIOError:
         return True
+    except OSError:  # no locks on this file system: nobody can be seen holding it
+        return False
     finally:
         os.close(fd)
 
