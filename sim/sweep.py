@@ -6,8 +6,10 @@ not part of the simulation config; ``python -m sim`` removes it before validatio
 
 ```yaml
 sweep:
-  objective: roi_vs_control   # what python -m sim returns (Optuna maximises it): any summary key,
-                              # or a paired key (roi_vs_control, incremental_net_profit, ...)
+  objective: roi_vs_control   # what python -m sim returns (Optuna maximises it): a summary figure
+                              # or a paired key (roi_vs_control, ...); the list is OBJECTIVES below
+                              # (checked before simulating). Undefined (NaN) for a run: None, which
+                              # Optuna records as a failed trial.
   churn_cap: null             # if set: runs whose annual churn exceeds it are infeasible
   infeasible_value: -1.0e9    # ... and return this minus 1e6 x the excess churn
 ```
