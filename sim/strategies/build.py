@@ -43,6 +43,8 @@ def _locate(target: Any, where: str) -> type:
         except ImportError as e:
             err = e
             continue
+        except Exception as e:  # noqa: BLE001 - a module that fails while importing
+            raise _bad(where, target, f"importing it failed ({type(e).__name__}: {e})") from None
         try:
             for attr in parts[i:]:
                 obj = getattr(obj, attr)
