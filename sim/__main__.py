@@ -105,50 +105,53 @@ def _run_in(out_dir: str, scfg, opts: dict, multirun: bool) -> float | None:
     return objective(summary, opts)
 
 
-SWEEP_PID = "SIM_SWEEP_PID"
+SWEEP_OWNER = "SIM_SWEEP_OWNER"   # "<host> <pid> <start time>" of the python -m sim that owns the sweep
 
 
-def _is_ancestor(pid: int) -> bool:
-    """Whether ``pid`` is a parent, grandparent, ... of this process (Linux ``/proc``)."""
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux ``/proc``), or None if there is no such process;
+    with the pid it names one process even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_token() -> str:
     import os
-
-    p = os.getppid()
-    for _ in range(64):
-        if p == pid:
-            return True
-        if p <= 1:
-            return False
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                p = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-    return False
+    import socket
+    return f"{socket.gethostname()} {os.getpid()} {_start_time(os.getpid())}"
 
 
 def _die_with_sweep() -> None:
-    """In a launcher's worker process (joblib/loky), exit as soon as the process that started the
-    sweep is gone (killed), instead of finishing a job nobody will collect."""
+    """In a launcher's worker process (joblib/loky) on this machine, exit as soon as the
+    ``python -m sim`` that started the sweep is gone (e.g. killed), instead of finishing a job
+    nobody will collect. Checks twice a second; a worker on another machine (Ray) is left alone."""
     import os
+    import socket
     import threading
     import time
 
     try:
-        owner = int(os.environ.get(SWEEP_PID, ""))
+        host, pid, started = os.environ.get(SWEEP_OWNER, "").split(" ")
+        pid = int(pid)
     except ValueError:
         return
-    if owner == os.getpid() or getattr(_die_with_sweep, "started", False) or not _is_ancestor(owner):
-        return  # the sweep's own process, already watching, or a worker of another machine (Ray)
+    if host != socket.gethostname() or pid == os.getpid() or started == "None" \
+            or getattr(_die_with_sweep, "started", False):
+        return
+
+    def gone() -> bool:
+        return _start_time(pid) != started
+
+    if gone():  # killed before this job even started
+        os._exit(3)
 
     def watch() -> None:
-        while True:
-            try:
-                os.kill(owner, 0)
-            except ProcessLookupError:
-                os._exit(3)
-            except PermissionError:  # pragma: no cover - a reused pid of another user: owner gone
-                os._exit(3)
+        while not gone():
             time.sleep(0.5)
+        os._exit(3)
 
     threading.Thread(target=watch, name="sim-sweep-watchdog", daemon=True).start()
     _die_with_sweep.started = True
@@ -156,7 +159,7 @@ def _die_with_sweep() -> None:
 
 def cli() -> None:
     import os
-    os.environ[SWEEP_PID] = str(os.getpid())  # this process owns the sweep; launcher workers inherit it
+    os.environ[SWEEP_OWNER] = _owner_token()  # this process owns the sweep; launcher workers inherit it
     from .cli_check import composition_message, unknown_key_message
     msg = unknown_key_message(sys.argv[1:]) or composition_message(sys.argv[1:])
     if msg:
