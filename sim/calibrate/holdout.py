@@ -36,6 +36,18 @@ def actual_repeat_days(tx: pd.DataFrame, start: pd.Timestamp) -> np.ndarray:
     return (d["date"][rep] - start).dt.days.to_numpy(float)
 
 
+def same_day_collapsed(cid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A simulated log counted like a real one: one transaction per customer and day (the
+    day's first purchase time), so simulated and actual counts follow the same convention."""
+    if cid.size == 0:
+        return cid, t
+    day = np.floor(t)
+    order = np.lexsort((t, day, cid))
+    c, d = cid[order], day[order]
+    keep = np.r_[True, (c[1:] != c[:-1]) | (d[1:] != d[:-1])]
+    return c[keep], t[order][keep]
+
+
 def engine_config(market: dict, ladder: dict, *, seed: int, replication: int, strategy: str = "none"):
     """A validated run config: the project's defaults (``configs/config.yaml``) with the
     calibrated market and ladder, no paired control, no progress bar, no output files."""
@@ -89,6 +101,7 @@ def simulate_engine(market: dict, ladder: dict, pop: pd.DataFrame, rules, *, rep
         m = build_engine_market(cfg, pop, rules)
         m.run(progress=False)
         cid, t, cents, _ = m.transactions()
+        cid, t = same_day_collapsed(cid, t)
         new = cid >= k
         # a new customer's first simulated purchase is its first purchase, not a repeat
         order = np.lexsort((t, cid))
@@ -139,7 +152,10 @@ def simulate_from_birth(fit: PurchaseFit, birth_days: np.ndarray, end_day: float
                 alive[i[dies]] = False
             times = np.concatenate(chunks) if chunks else np.zeros(0)
             who = np.concatenate(whos) if whos else np.zeros(0, int)
-        out.append((who, np.floor(times)))   # a log has days: a purchase counts on its day
+        who, times = same_day_collapsed(np.asarray(who, np.int64), np.floor(times))
+        # a repeat purchase on the day of the first one merges into it
+        same_as_birth = times == np.floor(b[who])
+        out.append((who[~same_as_birth], times[~same_as_birth]))   # a log has days: a purchase counts on its day
     return out
 
 
