@@ -9,7 +9,6 @@ engine's holdout forecast against lifetimes' closed-form conditional expectation
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -36,10 +35,10 @@ REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO / "docs" / "calibration_cdnow.png" if os.environ.get("SIM_UPDATE_SCREENSHOT") == "1" else None
 
 
-def _engine_log(n=N_POOL, days=365, p=ARRIVAL_P, seed=1) -> pd.DataFrame:
+def _engine_log(n=N_POOL, days=365, p=ARRIVAL_P, seed=1, purchase=None) -> pd.DataFrame:
     market = {"n_customers": n, "days": days, "start_date": "2025-01-01", "initial_stages": {"suspect": 1.0},
               "mean_spend": 40.0, "spend_sigma": 0.6, "basket_noise": 0.4,
-              "purchase": {"kind": "bgnbd", **TRUTH}, "innovation": p, "imitation": 0.0, "conversion": 0.0,
+              "purchase": purchase or {"kind": "bgnbd", **TRUTH}, "innovation": p, "imitation": 0.0, "conversion": 0.0,
               "defection": 0.0, "defection_sensitivity": 0.0, "reference_satisfaction": 0.65,
               "natural_return": 0.0,
               "competitors": [{"name": "A", "attractiveness": 1.0}, {"name": "B", "attractiveness": 1.0}]}
@@ -83,6 +82,18 @@ def test_fits_recover_the_generating_market(synthetic, tmp_path):
     assert len(pop) == res["calibration_period"]["customers"]
     assert (pop["last_purchase_day"] <= 0).all() and (pop["first_purchase_day"] <= pop["last_purchase_day"]).all()
     assert pop["p_alive"].between(0, 1).all() and (pop["purchase_rate"] > 0).all()
+
+
+def test_pareto_nbd_log_chooses_and_recovers_pareto_nbd(tmp_path):
+    truth = {"r": 0.8, "alpha": 20.0, "s": 1.0, "beta": 200.0}    # mean lifetime 200 days
+    p = tmp_path / "log.parquet"
+    _engine_log(seed=2, purchase={"kind": "pareto_nbd", **truth}).to_parquet(p)
+    res = calibrate(p, tmp_path / "out", Options(progress=False, replications=2))
+    pm = res["purchase_model"]
+    assert pm["chosen"] == "pareto_nbd", {k: f["loglik"] for k, f in pm["fits"].items()}
+    f = pm["fits"]["pareto_nbd"]
+    for k, true in truth.items():
+        assert abs(f["params"][k] - true) < 3 * f["se"][k], (k, f["params"][k], f["se"][k], true)
 
 
 def test_holdout_forecast_tracks_the_truth(synthetic_holdout):

@@ -293,37 +293,19 @@ def fit_arrivals(birth_days, horizon: float, closed_evidence: float = math.log(1
 
 
 def _fit_bass(daily: np.ndarray) -> dict | None:
+    """Bass (m, p, q) by maximum likelihood on daily first-purchase counts (Poisson with mean
+    m [F(t+1) - F(t)], m >= customers seen), best of three starts."""
     t = np.arange(daily.size + 1, dtype=float)
-    n = daily.sum()
+    n = float(daily.sum())
+    const = float(np.sum(gammaln(daily + 1)))
 
-    def nll(lp):
-        m, p, q = np.exp(lp)
+    def loglik(v):
+        m, p, q = v
         if m < n:
-            return 1e300
-        mu = m * np.diff(bass_F(t, p, q))
-        mu = np.maximum(mu, 1e-300)
-        v = -float(np.sum(daily * np.log(mu) - mu - gammaln(daily + 1)))
-        return v if np.isfinite(v) else 1e300
-    best = None
-    for m0, p0, q0 in ((2.0 * n, 1e-3, 1e-2), (1.2 * n, 1e-2, 1e-2), (5.0 * n, 1e-4, 3e-2)):
-        r = optimize.minimize(nll, np.log([m0, p0, q0]), method="Nelder-Mead",
-                              options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 8000, "maxfev": 16000})
-        if best is None or r.fun < best.fun:
-            best = r
-    if best is None or not np.isfinite(best.fun) or best.fun >= 1e299:
-        return None
-    lp, h, k = best.x, 1e-4, 3
-    Hs = np.zeros((k, k))
-    E = np.eye(k) * h
-    for i in range(k):
-        for j in range(k):
-            Hs[i, j] = (nll(lp + E[i] + E[j]) - nll(lp + E[i] - E[j]) - nll(lp - E[i] + E[j])
-                        + nll(lp - E[i] - E[j])) / (4 * h * h)
-    try:
-        se_log = np.sqrt(np.clip(np.diag(np.linalg.inv(Hs)), 0, None))
-    except np.linalg.LinAlgError:
-        se_log = np.full(k, np.nan)
-    vals = np.exp(lp)
-    names = ("m", "p", "q")
-    return {"params": dict(zip(names, map(float, vals))), "se": {nm: float(v * s) for nm, v, s in zip(names, vals, se_log)},
-            "loglik": -float(best.fun)}
+            return -np.inf
+        mu = np.maximum(m * np.diff(bass_F(t, p, q)), 1e-300)
+        return float(np.sum(daily * np.log(mu) - mu)) - const
+    fits = [mle(loglik, start, ("m", "p", "q"))
+            for start in ((2.0 * n, 1e-3, 1e-2), (1.2 * n, 1e-2, 1e-2), (5.0 * n, 1e-4, 3e-2))]
+    best = max(fits, key=lambda f: f["loglik"])
+    return best if np.isfinite(best["loglik"]) and best["loglik"] > -1e299 else None

@@ -79,7 +79,10 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
     best, fits = F.fit_purchases(R["x"], R["t_x"], R["T"], kinds=opts.models)
     bar.update(1)
     step(steps[2])
-    spend = F.fit_spend(R["x"], R["mbar"])
+    try:
+        spend = F.fit_spend(R["x"], R["mbar"])
+    except ValueError as e:
+        raise CalibrationError(str(e)) from None
     H_day = float((H - start).days)
     arrivals = F.fit_arrivals(R["b"], H_day)
     bar.update(1)
@@ -179,8 +182,7 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
         HO.write_csv(holdout_df, out / "holdout.csv")
     from .report import write_report
     write_report(out / "calibration.html", result, fits, best, spend, arrivals, tracking, freq, holdout_df, cond,
-                 holdout_cum=holdout_cum,
-                 H_day=H_day, start=start)
+                 holdout_cum=holdout_cum)
     atomic_write_json(out / "calibration.json", result)
     bar.update(1)
     bar.close()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .fit import ArrivalFit, PurchaseFit, SpendFit
-from .ladder import STEP_NAMES, PlacementRules, step_by_count
+from .ladder import PlacementRules, step_by_count
 
 POPULATION_COLUMNS = (
     "customer_id", "n_purchases", "first_purchase_day", "last_purchase_day", "revenue", "repeat_purchases",
@@ -144,4 +144,4 @@ def population_frame(R: pd.DataFrame, post: pd.DataFrame, spost: pd.DataFrame, s
     return out[list(POPULATION_COLUMNS)]
 
 
-__all__ = ["POPULATION_COLUMNS", "STEP_NAMES", "market_config", "population_frame", "seed_rows"]
+__all__ = ["POPULATION_COLUMNS", "market_config", "population_frame", "seed_rows"]

@@ -110,7 +110,7 @@ td:first-child,td:nth-child(2),th{text-align:left}.note{color:#555;font-size:.92
 
 
 def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq, holdout, cond, *,
-                 holdout_cum=None, H_day: float, start) -> None:
+                 holdout_cum=None) -> None:
     from ..outputs import atomic_write_text
     lg = result["log"]
     e = html.escape
