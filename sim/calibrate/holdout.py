@@ -71,7 +71,7 @@ def _engine_market_keys() -> set[str]:
     return set(Market.model_fields)
 
 
-def build_engine_market(cfg, pop: pd.DataFrame, rules):
+def build_engine_market(cfg, pop: pd.DataFrame):
     """The engine's market with the real customers in its first rows. If the engine reads
     ``market.population`` itself it has placed them already; otherwise they are placed here,
     with the same function, from a stream of the run's own seed."""
@@ -80,13 +80,13 @@ def build_engine_market(cfg, pop: pd.DataFrame, rules):
     m = build(cfg, with_strategies=True, materialize=False)
     if getattr(cfg.market, "population", None) is None:
         g = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(cfg.replication, 13)))
-        rows = seed_rows(m.s, pop, m.stage_names, [s.role for s in cfg.ladder.stages], cfg.market.purchase.kind,
-                         rules, g)
+        roles = [s.role for s in cfg.ladder.stages]
+        rows = seed_rows(m.s, pop, m.stage_names, m.stage_names[roles.index("lost")], cfg.market.purchase.kind, g)
         m.refresh(rows, 0.0)
     return m
 
 
-def simulate_engine(market: dict, ladder: dict, pop: pd.DataFrame, rules, *, replications: int, seed: int,
+def simulate_engine(market: dict, ladder: dict, pop: pd.DataFrame, *, replications: int, seed: int,
                     n_weeks: int, progress: bool = True) -> dict:
     """Run the engine ``replications`` times; per replication the weekly repeat transactions
     (purchases of real customers, and of new customers after their first) and each real
@@ -98,7 +98,7 @@ def simulate_engine(market: dict, ladder: dict, pop: pd.DataFrame, rules, *, rep
     revenue = np.zeros(replications)
     for rep in tqdm(range(replications), desc="holdout simulation", unit="run", disable=not progress):
         cfg = engine_config(market, ladder, seed=seed, replication=rep)
-        m = build_engine_market(cfg, pop, rules)
+        m = build_engine_market(cfg, pop)
         m.run(progress=False)
         cid, t, cents, _ = m.transactions()
         cid, t = same_day_collapsed(cid, t)

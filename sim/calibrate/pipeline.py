@@ -91,7 +91,7 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
     spost = F.spend_posterior(spend, R["x"], R["mbar"])
     days_since_last = H_day - R["last"].to_numpy(float)
     stages = place(R["n"].to_numpy(), days_since_last, opts.rules, list(STEP_NAMES), "churned")
-    pop = population_frame(R, post, spost, spend, stages, H_day)
+    pop = population_frame(R, post, spost, spend, stages, H_day, opts.rules, list(STEP_NAMES))
     horizon = float((log_end - H).days) if opts.holdout_start else float(opts.days)
     pop_path = out / "population.parquet"
     market, pool = market_config(best, spend, arrivals, n_real=len(pop), days=horizon, start_date=str(H.date()),
@@ -148,7 +148,7 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
     if opts.holdout_start:
         step("simulate holdout")
         n_weeks = int(math.ceil(horizon / 7))
-        simr = HO.simulate_engine(market, ladder, pop, opts.rules, replications=opts.replications, seed=opts.seed,
+        simr = HO.simulate_engine(market, ladder, pop, replications=opts.replications, seed=opts.seed,
                                   n_weeks=n_weeks, progress=opts.progress)
         hold_days = actual_days - H_day
         actual_w = HO.weekly_counts(hold_days, n_weeks)

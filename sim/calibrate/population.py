@@ -23,7 +23,7 @@ from .ladder import PlacementRules, step_by_count
 
 POPULATION_COLUMNS = (
     "customer_id", "n_purchases", "first_purchase_day", "last_purchase_day", "revenue", "repeat_purchases",
-    "stage", "p_alive", "purchase_rate", "post_r", "post_alpha", "post_a", "post_b", "post_s", "post_beta",
+    "stage", "stage_if_alive", "p_alive", "purchase_rate", "post_r", "post_alpha", "post_a", "post_b", "post_s", "post_beta",
     "spend", "gg_p", "gg_shape", "gg_rate")
 
 CONSTANT_DECAY = 0.05   # constant arrivals: the pool's hazard uses up 5 % of it over the horizon
@@ -81,17 +81,29 @@ def market_config(purchase: PurchaseFit, spend: SpendFit, arrivals: ArrivalFit, 
     return m, pool
 
 
-def seed_rows(s, pop: pd.DataFrame, stage_names: list[str], roles: list[str], kind: str,
-              rules: PlacementRules, g: np.random.Generator) -> np.ndarray:
+def load(path) -> pd.DataFrame:
+    """Read a population file, checking its columns."""
+    pop = pd.read_parquet(path)
+    missing = [c for c in POPULATION_COLUMNS if c not in pop.columns]
+    if missing:
+        raise ValueError(f"{path}: not a population file written by sim.calibrate (missing columns {missing})")
+    return pop
+
+
+def seed_rows(s, pop: pd.DataFrame, stage_names: list[str], lost_stage: str, kind: str,
+              g: np.random.Generator) -> np.ndarray:
     """Overwrite rows 0..len(pop)-1 of the customer state ``s`` with the real customers (see
-    the module docstring). Returns those rows; the caller (re)starts their clocks."""
+    the module docstring), drawing from ``g`` only. Returns those rows; the caller (re)starts
+    their clocks."""
     from ..state import CAUSE, FOCAL
     k = len(pop)
     if k > s.n:
         raise ValueError(f"the population has {k} customers but market.n_customers is {s.n}")
+    unknown = sorted(set(pop["stage_if_alive"]) - set(stage_names))
+    if unknown:
+        raise ValueError(f"the population places customers on stages {unknown} that the ladder lacks "
+                         f"(stages: {stage_names})")
     rows = np.arange(k)
-    cust = [nm for nm, r in zip(stage_names, roles) if r == "customer"]
-    lost = stage_names[roles.index("lost")]
     col = {c: pop[c].to_numpy() for c in pop.columns}
     alive = g.random(k) < col["p_alive"]
     s.rate[rows] = g.gamma(col["post_r"], 1.0 / col["post_alpha"])
@@ -99,15 +111,10 @@ def seed_rows(s, pop: pd.DataFrame, stage_names: list[str], roles: list[str], ki
         s.dropout[rows] = g.beta(col["post_a"], col["post_b"])
     elif kind == "pareto_nbd":
         s.lifetime_rate[rows] = g.gamma(col["post_s"], 1.0 / col["post_beta"])
-    nu = g.gamma(col["gg_shape"], 1.0 / col["gg_rate"])
-    s.spend[rows] = col["gg_p"] / nu
-    step = np.minimum(step_by_count(col["n_purchases"], rules), len(cust) - 1)
-    # an alive customer keeps its observed step unless the observation was "lost" (lapsed)
-    observed = pd.Series(col["stage"]).map({nm: i for i, nm in enumerate(cust)}).to_numpy()
-    step = np.where(np.isnan(observed.astype(float)), step, np.nan_to_num(observed.astype(float))).astype(int)
-    names = np.where(alive, np.array(cust, dtype=object)[step], lost)
+    s.spend[rows] = col["gg_p"] / g.gamma(col["gg_shape"], 1.0 / col["gg_rate"])
     idx = {nm: i for i, nm in enumerate(stage_names)}
-    s.stage[rows] = np.array([idx[n] for n in names], dtype=s.stage.dtype)
+    alive_stage = np.array([idx[n] for n in col["stage_if_alive"]], dtype=s.stage.dtype)
+    s.stage[rows] = np.where(alive, alive_stage, idx[lost_stage])
     s.n_purchases[rows] = col["n_purchases"]
     s.acquired_at[rows] = col["first_purchase_day"]
     s.acquired_via[rows] = CAUSE["initial"]
@@ -124,8 +131,11 @@ def seed_rows(s, pop: pd.DataFrame, stage_names: list[str], roles: list[str], ki
 
 
 def population_frame(R: pd.DataFrame, post: pd.DataFrame, spost: pd.DataFrame, spend: SpendFit,
-                     stages: np.ndarray, sim_start_day: float) -> pd.DataFrame:
-    """One row per real customer (schema :data:`POPULATION_COLUMNS`)."""
+                     stages: np.ndarray, sim_start_day: float, rules: PlacementRules,
+                     customer_stages: list[str]) -> pd.DataFrame:
+    """One row per real customer (schema :data:`POPULATION_COLUMNS`). ``stage_if_alive`` is
+    the customer step it holds in the simulation if the model has it alive: its observed
+    stage, or for a customer observed as lapsed the step its purchase count gives."""
     out = pd.DataFrame({
         "customer_id": R.index.astype(str),
         "n_purchases": R["n"].to_numpy(np.int64),
@@ -135,6 +145,9 @@ def population_frame(R: pd.DataFrame, post: pd.DataFrame, spost: pd.DataFrame, s
         "repeat_purchases": R["x"].to_numpy(np.int64),
         "stage": np.asarray(stages, dtype=object).astype(str),
     })
+    by_count = np.array(customer_stages, dtype=object)[
+        np.minimum(step_by_count(R["n"].to_numpy(), rules), len(customer_stages) - 1)]
+    out["stage_if_alive"] = np.where(np.isin(out["stage"], customer_stages), out["stage"], by_count).astype(str)
     for c in ("p_alive", "purchase_rate", "post_r", "post_alpha", "post_a", "post_b", "post_s", "post_beta"):
         out[c] = post[c].to_numpy(float) if c in post else np.nan
     out["spend"] = spost["spend"].to_numpy(float)
@@ -144,4 +157,4 @@ def population_frame(R: pd.DataFrame, post: pd.DataFrame, spost: pd.DataFrame, s
     return out[list(POPULATION_COLUMNS)]
 
 
-__all__ = ["POPULATION_COLUMNS", "market_config", "population_frame", "seed_rows"]
+__all__ = ["POPULATION_COLUMNS", "load", "market_config", "population_frame", "seed_rows"]
