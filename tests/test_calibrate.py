@@ -143,6 +143,13 @@ def test_bad_log_exits_2_with_its_message(case, tmp_path, capsys):
     assert not (tmp_path / "o").exists()          # nothing written for a bad log
 
 
+def test_holdout_start_outside_the_log_exits_2(synthetic, tmp_path, capsys):
+    assert cli_main([str(synthetic), "--out", str(tmp_path), "--holdout-start", "2030-01-01", "--no-progress"]) == 2
+    assert "--holdout-start 2030-01-01 must fall inside the log" in capsys.readouterr().err
+    assert cli_main([str(synthetic), "--out", str(tmp_path), "--holdout-start", "soon", "--no-progress"]) == 2
+    assert "is not a date" in capsys.readouterr().err
+
+
 def test_cli_exit_code_and_column_names(tmp_path):
     p = tmp_path / "log.csv"
     p.write_text("cust,when,value\na,2025-01-01,3\n")
