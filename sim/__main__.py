@@ -76,9 +76,9 @@ def main(cfg: DictConfig) -> float | None:
         raise
     p = summary.get("paired", {})
     log.info("outputs in %s", out_dir)
-    log.info("revenue %.2f | profit %.2f | ROI %.3f | churn/yr %.3f | mean CLV %.2f | top-20%% revenue share %.2f",
-             summary["revenue"], summary["profit"], summary["roi"], summary["churn_rate_annual"],
-             summary["mean_clv"], summary["top20_revenue_share"])
+    log.info("revenue %.2f | profit %.2f | churn/yr %.3f | mean CLV %.2f | top-20%% profit share %.2f",
+             summary["revenue"], summary["profit"], summary["churn_rate_annual"],
+             summary["mean_clv"], summary["top20_profit_share"])
     if p:
         log.info("vs no-action control: incremental profit %.2f, strategy cost %.2f, ROI %.3f",
                  p["incremental_profit"], p["strategy_cost"], p["roi_vs_control"])

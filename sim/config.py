@@ -52,6 +52,9 @@ class Stage(_Strict):
     service_cost: float = Field(0.0, ge=0, description="cost to serve one purchase, currency")
     defection: float = Field(1.0, ge=0, description="multiplier on the base defection hazard")
     word_of_mouth: float = Field(0.0, ge=0, description="weight of this stage in word of mouth")
+    price_sensitivity: float = Field(1.0, ge=0, le=10, description="multiplier on how much an offer's value lifts response")
+    crm_min_purchases: int | None = Field(None, ge=0, description="the firm classes a customer with at least this many "
+                                          "purchases at this stage or above (default: init.purchases)")
     init: StageInit = StageInit()
 
 
@@ -127,9 +130,17 @@ class Competitor(_Strict):
     attractiveness: float = Field(gt=0, description="relative weight when a defector picks a firm")
 
 
+class ChannelResponse(_Strict):
+    """Chance that one contact persuades, by who is contacted (before offer lift and fatigue)."""
+
+    prospect: float = Field(ge=0, le=1, description="someone who has not bought yet")
+    existing: float = Field(ge=0, le=1, description="a current customer")
+    lapsed: float = Field(ge=0, le=1, description="a former customer now buying from a rival")
+
+
 class Channel(_Strict):
     cost: float = Field(ge=0, description="cost of one contact, currency")
-    response: float = Field(1.0, ge=0, description="multiplier on the base response probability")
+    response: ChannelResponse
     preference: float = Field(0.0, ge=0, description="share of customers preferring this channel (normalised)")
 
 
@@ -165,6 +176,12 @@ class Market(_Strict):
     defection_sensitivity: float = Field(ge=0, le=50)
     reference_satisfaction: float = Field(ge=0, le=1)
     natural_return: float = Field(ge=0, le=1, description="lost → won back without contact, per day")
+    dissatisfied_below: float = Field(0.4, ge=0, le=1, description="satisfaction below which a customer who is "
+                                      "hurt or leaves tells others")
+    negative_wom_reach: float = Field(0.0, ge=0, le=100, description="people a dissatisfied customer tells (mean)")
+    negative_wom_effect: float = Field(0.0, ge=0, le=20, description="exposure and conversion fall by "
+                                       "exp(-effect × share of non-customers told)")
+    negative_wom_memory_days: float = Field(180.0, gt=0, le=3650, description="how long a story is retold")
     competitors: list[Competitor] = Field(min_length=2)
 
     @field_validator("start_date")
@@ -186,16 +203,33 @@ class Service(_Strict):
     attitude_learning: float = Field(ge=0, le=1)
     patronage_memory_days: float = Field(gt=0)
     patronage_gain: float = Field(ge=0, le=1)
+    forgiveness: float = Field(0.0, ge=0, le=1, description="a bad experience's chance to send a customer down "
+                               "is multiplied by 1 - forgiveness × trust")
 
 
 class Economics(_Strict):
     margin: float = Field(ge=0, le=1, description="gross margin share of revenue")
     annual_discount_rate: float = Field(ge=0, le=1)
-    contacts_to_convert_new: float = Field(ge=1, description="contacts a new customer needs on average (domain: 8–10)")
-    contacts_to_convert_existing: float = Field(ge=1, description="contacts an existing customer needs (domain: 2–3)")
+    fixed_cost_per_month: float = Field(0.0, ge=0, le=1e9, description="fixed overheads, currency per month")
+    tenure_spend_growth: float = Field(0.0, ge=0, le=1, description="basket growth per year of tenure")
+    tenure_growth_years: float = Field(5.0, ge=0, le=50, description="tenure growth stops after this many years")
+    offer_max_lift: float = Field(0.0, ge=0, le=20, description="an offer multiplies response by at most 1 + this")
+    offer_half_value: float = Field(0.1, gt=0, le=10, description="offer value (share of the basket) that gives "
+                                    "half the maximum lift")
+    contact_fatigue: float = Field(0.0, ge=0, le=10, description="response × exp(-fatigue × contacts in the last "
+                                   "30 days)")
+    upsell_memory_days: float = Field(365.0, gt=0, le=36500, description="an up-sold basket fades back with this "
+                                      "time constant unless renewed")
     annoyance_wrong_channel: float = Field(ge=0, le=1)
     annoyance_excess: float = Field(ge=0, le=1)
     contact_tolerance: float = Field(gt=0, description="contacts per 30 days a customer accepts before annoyance")
+
+
+class Crm(_Strict):
+    """How the firm reads its own records (see ``sim.crm``)."""
+
+    lapsed_after_days: float = Field(180.0, gt=0, le=36500, description="no purchase for this long: the firm "
+                                     "classes the customer as lapsed (lost)")
 
 
 class Engine(_Strict):
@@ -222,6 +256,7 @@ class SimConfig(_Strict):
     ladder: Ladder
     service: Service
     economics: Economics
+    crm: Crm = Crm()
     channels: dict[str, Channel] = Field(min_length=1)
     strategy: dict[str, dict[str, Any]] = {}
     engine: Engine = Engine()

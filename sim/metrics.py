@@ -10,7 +10,7 @@ import pandas as pd
 from .state import ACQUISITION_CAUSES
 
 QUADRANTS = ("no loyalty", "latent loyalty", "spurious loyalty", "true loyalty")
-MONEY = ("revenue", "margin", "service_cost", "contact_cost", "other_spend")
+MONEY = ("revenue", "margin", "service_cost", "contact_cost", "offer_cost", "other_spend", "fixed_cost")
 
 
 def make_datacollector(market) -> mesa.DataCollector:
@@ -28,8 +28,9 @@ def make_datacollector(market) -> mesa.DataCollector:
         rep["quadrant_" + name.replace(" ", "_")] = (
             lambda qq: lambda m: int(np.count_nonzero(
                 m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)) == qq)))(q)
-    for i, st in enumerate(market.strategies):
-        rep[f"spend_{st.name}_cents"] = (lambda ss: lambda m: int(ss.ledger.spent))(st)
+    for st in market.strategies:
+        if hasattr(st, "ledger"):  # firm strategies (market events spend nothing)
+            rep[f"spend_{st.name}_cents"] = (lambda ss: lambda m: int(ss.ledger.spent))(st)
     return mesa.DataCollector(model_reporters=rep)
 
 
@@ -41,8 +42,8 @@ def timeseries(market) -> pd.DataFrame:
         c = df.pop(f"cum_{k}_cents")
         df[f"cum_{k}"] = c / 100.0
         df[k] = c.diff().fillna(c) / 100.0
-    df["marketing_spend"] = df["contact_cost"] + df["other_spend"]
-    df["profit"] = df["margin"] - df["service_cost"] - df["marketing_spend"]
+    df["marketing_spend"] = df["contact_cost"] + df["offer_cost"] + df["other_spend"]
+    df["profit"] = df["margin"] - df["service_cost"] - df["marketing_spend"] - df["fixed_cost"]
     df["cum_profit"] = df["profit"].cumsum()
     df["defections"] = df["cum_defections"].diff().fillna(df["cum_defections"]).astype(int)
     df["acquisitions"] = df["cum_acquisitions"].diff().fillna(df["cum_acquisitions"]).astype(int)
@@ -97,6 +98,9 @@ def customers(market) -> pd.DataFrame:
         "margin": s.margin / 100.0,
         "service_cost": s.service_cost / 100.0,
         "contact_cost": s.contact_cost / 100.0,
+        "offer_cost": s.offer_cost / 100.0,
+        "acquisition_cost": s.acq_cost,
+        "profit": customer_profit(market),
         "clv": s.clv,
     })
     for st in m.strategies:
@@ -116,6 +120,12 @@ def transactions(market) -> pd.DataFrame:
         "amount": cents / 100.0,
         "channel": pd.Categorical(np.asarray(market.channel_names)[ch], categories=market.channel_names),
     })
+
+
+def customer_profit(market) -> np.ndarray:
+    """Profit per customer, currency: margin − cost to serve − contacts and offers spent on it."""
+    s = market.s
+    return (s.margin - s.service_cost - s.contact_cost - s.offer_cost) / 100.0
 
 
 def top_share(values: np.ndarray, share: float = 0.2) -> float:
@@ -149,40 +159,57 @@ def cohort_retention(market, period_days: float = 30.0) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["cohort", "age_days", "retained", "cohort_size"])
 
 
+def churn_rate_annual(market) -> float:
+    """Defections per customer-year at risk: defections over the time customers spent as focal
+    customers (from event times, so it does not depend on how often the run reports)."""
+    years = market.world.customer_days(market.now) / 365.0
+    return market.defections / years if years > 0 else 0.0
+
+
+def response_rates(market) -> dict:
+    """Offers to buy: contacts and the share that persuaded, by channel and audience."""
+    from .world import AUDIENCES
+    w = market.world
+    out = {}
+    for i, ch in enumerate(w.channel_names):
+        for j, aud in enumerate(AUDIENCES):
+            n = int(w.sales_contacts[i, j])
+            if n:
+                out[f"{ch}/{aud}"] = {"contacts": n, "response_rate": int(w.sales_responses[i, j]) / n}
+    return out
+
+
 def summary(market) -> dict:
-    s, t = market.s, market.totals
+    """The run's figures (currency unless named otherwise); ``run.run`` adds the paired comparison."""
+    s, w = market.s, market.world
     acquired = ~np.isnan(s.acquired_at)
-    years = market.days / 365.0
-    ts = market.datacollector.get_model_vars_dataframe()
-    mean_active = float(ts["customers_focal"].mean()) if len(ts) else 0.0
-    spend = market.marketing_spend()
-    cost = t["service_cost"] + spend
-    profit = market.profit_cents()
+    pnl = market.books.pnl()
     counts = market.stage_counts()
+    new = np.flatnonzero(acquired & (s.acquired_at >= 0))
     out = {
         "n_customers": market.n,
         "days": market.days,
         "start_date": market.cfg.market.start_date,
         "end_date": str(dt.date.fromisoformat(market.cfg.market.start_date) + dt.timedelta(days=market.days)),
-        "revenue": t["revenue"] / 100.0,
-        "gross_margin": t["margin"] / 100.0,
-        "service_cost": t["service_cost"] / 100.0,
-        "contact_cost": t["contact_cost"] / 100.0,
-        "other_marketing_spend": t["other_spend"] / 100.0,
-        "marketing_spend": spend / 100.0,
-        "profit": profit / 100.0,
-        "roi": profit / cost if cost > 0 else float("nan"),
+        **pnl,
+        "roi": None,  # defined once: against the paired no-action control (run.paired), else none
         "acquisitions": int(market.acquisitions),
+        "acquisition_cost_per_customer": float(s.acq_cost[new].mean()) if new.size else 0.0,
         "defections": int(market.defections),
         "customers_end": int(np.count_nonzero(market.role[s.stage] == 2)),
-        "churn_rate_annual": (market.defections / years / mean_active) if mean_active > 0 else 0.0,
+        "churn_rate_annual": churn_rate_annual(market),
         "mean_clv": float(s.clv[acquired].mean()) if acquired.any() else 0.0,
         "total_clv": float(s.clv.sum()),
         "top20_revenue_share": top_share(s.revenue.astype(float)),
+        "top20_profit_share": top_share(customer_profit(market)),
+        "negative_wom": {"tellers": int(w.neg_tellers), "people_told": int(w.neg_told_total),
+                         "told_per_teller": w.neg_told_total / w.neg_tellers if w.neg_tellers else None},
+        "response_rates": response_rates(market),
         "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts)},
         "firm_customers_end": {f.name: int(f.customers(market).size) for f in market.firms},
         "events_transactions": market.n_transactions(),
-        "strategies": {st.name: {**st.report(), **strategy_outcomes(market, st)} for st in market.strategies},
+        "strategies": {st.name: {**st.report(), **(strategy_outcomes(market, st) if hasattr(st, "ledger") else {})}
+                       for st in market.strategies},
     }
     return out
 

@@ -14,7 +14,6 @@ from .outputs import SUMMARY, atomic_write_json, finished_summary, write_outputs
 from .strategies import build_strategies
 
 
-
 def strategies_for(cfg: SimConfig, *, with_strategies: bool = True) -> list:
     """The plug-ins of a validated config, checked against its ladder and channels; without
     strategies (the no-action control) only market events (``environment`` plug-ins) stay."""
@@ -41,7 +40,7 @@ def _holdout_estimates(m: Market) -> dict[str, dict]:
     value = (s.margin - s.service_cost).astype(float) / 100.0
     out = {}
     for st in m.strategies:
-        if st.holdout <= 0:
+        if getattr(st, "holdout", 0) <= 0:
             continue
         tr, ho = metrics.strategy_groups(m, st)
         spend = st.ledger.spent / 100.0
@@ -62,11 +61,14 @@ def _holdout_estimates(m: Market) -> dict[str, dict]:
 
 
 def paired(treated: dict, control: dict) -> dict:
-    """ROI of the whole strategy mix against the no-action control (common random numbers)."""
+    """The strategies against the no-action control under common random numbers.
+
+    ROI is defined once, here: (incremental profit before strategy cost − strategy cost) /
+    strategy cost, where strategy cost is the marketing spend the strategies added. Fixed
+    overheads are the same in both runs and cancel.
+    """
     cost = treated["marketing_spend"] - control["marketing_spend"]
-    gross_t = treated["gross_margin"] - treated["service_cost"]
-    gross_c = control["gross_margin"] - control["service_cost"] - control["marketing_spend"]
-    incr = gross_t - gross_c
+    net = treated["profit"] - control["profit"]
     return {
         "control_profit": control["profit"],
         "control_revenue": control["revenue"],
@@ -75,9 +77,9 @@ def paired(treated: dict, control: dict) -> dict:
         "control_mean_clv": control["mean_clv"],
         "control_stage_counts_end": control["stage_counts_end"],
         "strategy_cost": cost,
-        "incremental_profit": incr,  # before strategy cost
-        "incremental_net_profit": incr - cost,
-        "roi_vs_control": (incr - cost) / cost if cost > 0 else float("nan"),
+        "incremental_profit": net + cost,  # before strategy cost
+        "incremental_net_profit": net,
+        "roi_vs_control": net / cost if cost > 0 else float("nan"),
         "incremental_revenue": treated["revenue"] - control["revenue"],
         "churn_rate_change": treated["churn_rate_annual"] - control["churn_rate_annual"],
         "customers_end_change": treated["customers_end"] - control["customers_end"],
@@ -103,6 +105,7 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
         ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
         control_summary = metrics.summary(ctrl)
         summ["paired"] = paired(summ, control_summary)
+        summ["roi"] = summ["paired"]["roi_vs_control"]
         control_ts = metrics.timeseries(ctrl)
     else:
         control_ts = None

@@ -35,14 +35,17 @@ class CustomerState:
     patronage: np.ndarray = field(init=False)      # at last_purchase_at; decays after
     switching_cost: np.ndarray = field(init=False) # 0..1, e.g. loyalty programme
     rate_boost: np.ndarray = field(init=False)     # multiplier on purchase rate (>= 0)
-    upsell: np.ndarray = field(init=False)         # multiplier on basket value (>= 0)
+    upsell: np.ndarray = field(init=False)         # extra basket share from an up-sell (decays back to 0)
+    upsell_at: np.ndarray = field(init=False)      # when the up-sell was last renewed
     service_boost: np.ndarray = field(init=False)  # additive service quality (priority service)
-    complaint_open: np.ndarray = field(init=False) # bool
+    complaint_open: np.ndarray = field(init=False) # bool: a voiced complaint not yet resolved (recorded)
+    n_complaints: np.ndarray = field(init=False)   # int32 complaints received (recorded)
     recent_contacts: np.ndarray = field(init=False)  # decaying count (30-day memory)
     points: np.ndarray = field(init=False)         # loyalty points balance, currency
     # counters
     n_purchases: np.ndarray = field(init=False)    # int32
     n_contacts: np.ndarray = field(init=False)     # int32
+    n_responses: np.ndarray = field(init=False)    # int32 contacts answered (recorded)
     ev: np.ndarray = field(init=False)             # uint64 touch counter (random-number key)
     treated: np.ndarray = field(init=False)        # uint64 bitmask of strategies that contacted
     held_out: np.ndarray = field(init=False)       # uint64 bitmask of strategies that held out
@@ -52,6 +55,10 @@ class CustomerState:
     churned_at: np.ndarray = field(init=False)
     last_purchase_at: np.ndarray = field(init=False)
     last_contact_at: np.ndarray = field(init=False)
+    lead_at: np.ndarray = field(init=False)        # when the firm registered the lead (prospect)
+    customer_since: np.ndarray = field(init=False) # start of the current spell as a focal customer
+    surveyed_at: np.ndarray = field(init=False)    # last survey answer (sim.strategies.Survey)
+    surveyed_satisfaction: np.ndarray = field(init=False)  # its noisy satisfaction score (recorded)
     # clocks
     t_buy: np.ndarray = field(init=False)          # next purchase time (inf: none)
     t_move: np.ndarray = field(init=False)         # next stage-hazard event (inf: none)
@@ -63,18 +70,22 @@ class CustomerState:
     margin: np.ndarray = field(init=False)         # int64
     service_cost: np.ndarray = field(init=False)   # int64
     contact_cost: np.ndarray = field(init=False)   # int64
+    offer_cost: np.ndarray = field(init=False)     # int64 offers redeemed (discounts, points, coupons)
+    acq_cost: np.ndarray = field(init=False)       # float64 marketing spent to acquire (at acquisition)
     clv: np.ndarray = field(init=False)            # float64 discounted, currency
     pending_acq_cost: np.ndarray = field(init=False)  # float64 discounted pre-acquisition contacts
 
     _dtypes = {
         "stage": np.int16, "firm": np.int16, "channel": np.int16, "acquired_via": np.int8,
         "complaint_open": np.bool_, "n_purchases": np.int32, "n_contacts": np.int32,
+        "n_responses": np.int32, "n_complaints": np.int32, "offer_cost": np.int64,
         "ev": np.uint64, "treated": np.uint64, "held_out": np.uint64,
         "revenue": np.int64, "margin": np.int64, "service_cost": np.int64, "contact_cost": np.int64,
     }
-    _nan = ("acquired_at", "first_churn_at", "churned_at", "last_purchase_at", "last_contact_at")
+    _nan = ("acquired_at", "first_churn_at", "churned_at", "last_purchase_at", "last_contact_at", "lead_at",
+            "customer_since", "surveyed_at", "surveyed_satisfaction", "upsell_at")
     _inf = ("t_buy", "t_move", "h_expose")
-    _one = ("susceptibility", "rate_boost", "upsell")
+    _one = ("susceptibility", "rate_boost")
 
     def __post_init__(self) -> None:
         for f in fields(self):

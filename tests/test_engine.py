@@ -75,7 +75,7 @@ def test_purchase_transition_conditions_and_probability():
     m.s.attitude[rows[:10]] = 0.95
     m.s.satisfaction[rows[:10]] = 0.95
     m.s.attitude[rows[10:]] = 0.1  # fails the attitude condition
-    m._purchase(rows, np.zeros(rows.size))
+    m.world.purchase(rows, np.zeros(rows.size))
     assert (m.s.stage[rows[:10]] == loyal).all()
     assert (m.s.stage[rows[10:]] == client).all()
 
@@ -88,9 +88,11 @@ def test_money_identities_are_exact(market):
     assert s.margin.sum() == t["margin"]
     assert s.service_cost.sum() == t["service_cost"]
     assert s.contact_cost.sum() == t["contact_cost"]
+    assert s.offer_cost.sum() == t["offer_cost"]
     spent = sum(st.ledger.spent for st in market.strategies)
-    assert spent == t["contact_cost"] + t["other_spend"] == market.marketing_spend()
-    assert market.profit_cents() == t["margin"] - t["service_cost"] - spent
+    assert spent == t["contact_cost"] + t["offer_cost"] + t["other_spend"] == market.marketing_spend()
+    assert t["fixed_cost"] == round(market.cfg.economics.fixed_cost_per_month * 100 * market.days * 12 / 365)
+    assert market.profit_cents() == t["margin"] - t["service_cost"] - spent - t["fixed_cost"]
     summ = metrics.summary(market)
     ts = metrics.timeseries(market)
     assert ts["cum_profit"].iloc[-1] == pytest.approx(summ["profit"], abs=1e-6)
@@ -109,7 +111,8 @@ def test_nothing_is_spent_after_the_final_report(days, dt):
                      progress=False)
     ts = metrics.timeseries(m)
     assert round(ts["cum_profit"].iloc[-1] * 100) == m.profit_cents()
-    assert round((ts["cum_contact_cost"].iloc[-1] + ts["cum_other_spend"].iloc[-1]) * 100) == m.marketing_spend()
+    assert round((ts["cum_contact_cost"].iloc[-1] + ts["cum_offer_cost"].iloc[-1]
+                  + ts["cum_other_spend"].iloc[-1]) * 100) == m.marketing_spend()
     for st in m.strategies:
         acts = st.report()["actions"]
         starts = np.arange(st.start_day, days - 1e-9, st.every_days)

@@ -32,6 +32,7 @@ def configs(draw):
         f"market.imitation={draw(st.floats(0.0, 0.05)):.4f}",
         f"market.defection={draw(st.floats(0.0, 0.01)):.4f}",
         f"economics.margin={draw(st.floats(0.0, 1.0)):.3f}",
+        f"economics.fixed_cost_per_month={draw(st.sampled_from([0, 333.33, 29000]))}",
         f"engine.dt={draw(st.sampled_from([0.5, 1.0, 3.0, 7.0]))}",
         f"engine.report_every={draw(st.sampled_from([1, 7, 30]))}",
         f"engine.mode={draw(st.sampled_from(['batched', 'agents']))}",
@@ -62,15 +63,15 @@ def test_invariants_hold_for_random_valid_configs(overrides):
     assert (ts[stage_cols].sum(axis=1) == m.n).all()
     # no negative counts or money
     assert (ts[stage_cols] >= 0).all().all()
-    for col in ("revenue", "margin", "service_cost", "contact_cost"):
+    for col in ("revenue", "margin", "service_cost", "contact_cost", "offer_cost"):
         assert (getattr(s, col) >= 0).all(), col
     assert all(v >= 0 for v in t.values())
     for col in ("revenue", "margin", "service_cost", "marketing_spend", "acquisitions", "defections"):
         assert (ts[col] >= 0).all(), col
     # revenue - costs = profit at every reporting step (to the cent)
     cents = lambda c: np.rint(ts[c] * 100).astype(np.int64)
-    assert (cents("margin") - cents("service_cost") - cents("contact_cost") - cents("other_spend")
-            == cents("profit")).all()
+    assert (cents("margin") - cents("service_cost") - cents("contact_cost") - cents("offer_cost")
+            - cents("other_spend") - cents("fixed_cost") == cents("profit")).all()
     assert np.rint(ts["cum_profit"].iloc[-1] * 100) == m.profit_cents()
     # budgets never overspent
     for strat in m.strategies:

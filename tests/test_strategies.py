@@ -71,14 +71,18 @@ def test_churn_outreach_cuts_defection():
     assert t.defections < c.defections
 
 
-def test_churn_score_ranks_unhappy_customers_higher():
+def test_churn_score_ranks_risky_records_higher():
+    """The score reads only records: an overdue purchase and an open complaint raise it."""
+    from sim.crm import CrmView
     from sim.strategies import ChurnOutreach
     m = sim.build(sim.load(["market.n_customers=200", "market.days=10"]))
-    rows = np.flatnonzero(m.role[m.s.stage] == 2)[:2]
-    m.s.satisfaction[rows] = [0.9, 0.2]
-    m.s.last_purchase_at[rows] = 0.0
-    sc = ChurnOutreach.score(m, rows)
-    assert sc[1] > sc[0]
+    rows = np.flatnonzero(m.role[m.s.stage] == 2)[:3]
+    m.s.acquired_at[rows] = -300.0
+    m.s.n_purchases[rows] = 10                 # a purchase every 30 days on record
+    m.s.last_purchase_at[rows] = [-5.0, -90.0, -5.0]
+    m.s.complaint_open[rows] = [False, False, True]
+    sc = ChurnOutreach.score(CrmView(m, None), rows)
+    assert sc[1] > sc[0] and sc[2] > sc[0]
 
 
 def test_win_back_returns_more_lost_customers():
@@ -88,15 +92,15 @@ def test_win_back_returns_more_lost_customers():
 
 
 def test_cross_sell_adds_purchases_by_established_customers():
-    t, c = pair("cross_sell")
+    t, c = pair("cross_sell", "strategy.cross_sell.channel=call_centre", "strategy.cross_sell.budget=20000")
     assert t.strategies[0]._stats["cross_sales"] > 0
     assert t.totals["revenue"] > c.totals["revenue"]
     assert int(t.s.n_purchases.sum()) > int(c.s.n_purchases.sum())
 
 
 def test_up_sell_raises_basket_value_of_responders():
-    t, c = pair("up_sell")
-    up = t.s.upsell > 1
+    t, c = pair("up_sell", "strategy.up_sell.channel=call_centre", "strategy.up_sell.budget=20000")
+    up = t.s.upsell > 0
     assert up.any()
     tx_t, tx_c = metrics.transactions(t), metrics.transactions(c)
     rows = np.flatnonzero(up)
@@ -105,17 +109,19 @@ def test_up_sell_raises_basket_value_of_responders():
 
 
 def test_segmenters_select_what_they_say():
+    from sim.crm import CrmView
     from sim.strategies import RFM, StageSegment, ValueSegment
     m = sim.simulate(sim.load(["market.n_customers=800", "market.days=200", "strategy=none"]), progress=False)
-    known = np.flatnonzero(~np.isnan(m.s.acquired_at))
-    top = ValueSegment(top_share=0.2).select(m, known)
+    crm = CrmView(m, None)
+    known = np.flatnonzero(m.s.n_purchases > 0)
+    top = ValueSegment(top_share=0.2).select(crm, known)
     assert abs(top.size - round(0.2 * known.size)) <= 1
     assert m.s.revenue[top].min() >= np.sort(m.s.revenue[known])[::-1][top.size - 1]
-    loyal = StageSegment(stages=["loyal", "advocate"]).select(m, np.arange(m.n))
-    assert set(np.asarray(m.stage_names)[m.s.stage[loyal]]) <= {"loyal", "advocate"}
+    loyal = StageSegment(stages=["loyal", "advocate"]).select(crm, np.arange(m.n))
+    assert loyal.size and set(np.asarray(m.stage_names)[crm.stage()[loyal]]) <= {"loyal", "advocate"}
     rfm = RFM(select_segments=["champions"])
-    champs = rfm.select(m, known)
-    r, f, _ = rfm.scores(m, known)
+    champs = rfm.select(crm, known)
+    r, f, _ = rfm.scores(crm, known)
     assert champs.size > 0
     pos = np.searchsorted(known, champs)
     assert (r[pos] >= 4).all() and (f[pos] >= 4).all()

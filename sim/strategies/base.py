@@ -1,14 +1,16 @@
-"""Strategy plug-in base classes.
+"""Plug-in base classes: the firm's strategies, their segmenters, and market events.
 
-A strategy is one class (a pydantic model: its fields are its parameters, validated with
+A plug-in is one class (a pydantic model: its fields are its parameters, validated with
 clear messages) and one YAML file in ``configs/strategy/`` naming it with ``_target_``.
-The engine never needs to know about a new strategy:
 
-* ``act(market, t)`` runs on the strategy's SimPy calendar (``start_day``, ``every_days``);
-* ``setup(market)`` may register hooks (``market.on("purchase", fn)``, ``"bad_service"``,
-  ``"exposure"``, ``"acquisition"``, ``"defection"``) that run inside customer events;
-* everything costs money through ``market.contact`` / ``market.charge`` from the strategy's
-  own budget, which is never overspent.
+* A :class:`Strategy` acts for the firm. It receives the firm's CRM view
+  (:class:`sim.crm.CrmView`) and nothing else: it reads what the firm has recorded and acts
+  through the view's actions, paid from its own budget, which is never overspent.
+  ``act(crm, t)`` runs on its calendar (``start_day``, ``every_days``); ``setup(crm)`` may
+  listen to observed events (``crm.on("purchase" | "complaint" | "lead" | "acquisition", fn)``).
+* A :class:`Segmenter` chooses and orders rows for a strategy, from the same view.
+* A :class:`MarketEvent` changes the world itself (a service shock, a validation mechanism).
+  It receives the market, spends nothing, and stays in the paired no-action control.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from ..market import BudgetLedger
+from ..books import BudgetLedger
 from ..rng import stream_id
 
 
@@ -27,35 +29,30 @@ class Segmenter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: ClassVar[str] = "segmentation"
 
-    def labels(self, market) -> np.ndarray:  # pragma: no cover - abstract
+    def labels(self, crm) -> np.ndarray:  # pragma: no cover - abstract
+        """A segment label for every row (-1: not segmented)."""
         raise NotImplementedError
 
-    def select(self, market, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    def select(self, crm, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """The rows of ``rows`` in the segment, in priority order."""
         raise NotImplementedError
 
 
-class Strategy(BaseModel):
-    """Common parameters: budget (currency, for the whole run), channel, calendar, holdout."""
+class Plugin(BaseModel):
+    """What every plug-in has: a name, a calendar and counters for its report."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
     kind: ClassVar[str] = "other"
-    #: True for plug-ins that change the market rather than act for the firm (e.g. a service
-    #: shock): they stay in the paired no-action control, which removes only firm actions.
+    #: True for plug-ins that change the market rather than act for the firm: they stay in the
+    #: paired no-action control, which removes only the firm's actions.
     environment: ClassVar[bool] = False
 
     name: str = ""
-    budget: float = Field(0.0, ge=0, description="currency available to this strategy for the whole run")
-    channel: str | None = Field("email", description="contact channel (a key of `channels`)")
-    start_day: float = Field(0.0, ge=0)
-    every_days: float = Field(30.0, gt=0, description="days between actions")
-    end_day: float | None = Field(None, ge=0)
-    holdout: float = Field(0.0, ge=0, lt=1, description="share of targeted customers kept as a control group")
-    max_contacts: int | None = Field(None, ge=0, description="contacts per action at most")
-    segment: Segmenter | None = None
+    start_day: float = Field(0.0, ge=0, le=36_500)
+    every_days: float = Field(30.0, gt=0, le=36_500, description="days between actions")
+    end_day: float | None = Field(None, ge=0, le=36_500)
 
-    _market: Any = PrivateAttr(None)
     _index: int = PrivateAttr(-1)
-    _ledger: BudgetLedger | None = PrivateAttr(None)
     _stats: dict = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -64,18 +61,8 @@ class Strategy(BaseModel):
             raise ValueError(f"end_day ({self.end_day}) is before start_day ({self.start_day})")
         return self
 
-    # ------------------------------------------------------------------ engine side
-    def bind(self, market, index: int) -> None:
-        if index >= 64:
-            raise ValueError("at most 64 strategies in one run")
-        if self.channel is not None:
-            market.channel_index(self.channel)  # fails early with the list of channels
-        self._market, self._index = market, index
-        self._ledger = BudgetLedger(round(self.budget * 100))
-        self._stats = {"contacts": 0, "responders": 0, "actions": 0}
-        self.setup(market)
-
     def count(self, what: str, k: int = 1) -> None:
+        """Add ``k`` to this plug-in's counter ``what`` (shown in the run summary)."""
         self._stats[what] = self._stats.get(what, 0) + int(k)
 
     @property
@@ -83,54 +70,118 @@ class Strategy(BaseModel):
         return self._index
 
     @property
+    def stream(self) -> int:
+        """This plug-in's own random-number stream (by name)."""
+        return stream_id("strategy:" + self.name)
+
+    def _subject(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def process(self, clock):
+        """SimPy process: act on the plug-in's calendar until the run (or ``end_day``) ends.
+
+        An action falls on the first window boundary at or after its day; one that would fall
+        on the horizon end never fires, so nothing is spent after the final report.
+        """
+        t = self.start_day
+        end = clock.days if self.end_day is None else min(self.end_day, clock.days)
+        while t < end:
+            yield clock.at(t, priority=1)
+            self.count("actions")
+            self.act(self._subject(), clock.now)
+            t += self.every_days
+
+    def act(self, subject, t: float) -> None:
+        """Do this period's work; default nothing."""
+
+    def report(self) -> dict:
+        """The plug-in's counters for the run summary."""
+        return {"kind": self.kind, "class": type(self).__name__, **self._stats}
+
+
+class Strategy(Plugin):
+    """A firm strategy: budget (currency, whole run), channel, holdout share, segment."""
+
+    budget: float = Field(0.0, ge=0, le=1e10, description="currency available to this strategy for the whole run")
+    channel: str | None = Field("email", description="contact channel (a key of `channels`)")
+    holdout: float = Field(0.0, ge=0, lt=1, description="share of targeted customers kept as a control group")
+    max_contacts: int | None = Field(None, ge=0, description="contacts per action at most")
+    segment: Segmenter | None = None
+
+    _crm: Any = PrivateAttr(None)
+    _ledger: BudgetLedger | None = PrivateAttr(None)
+
+    def bind(self, market, index: int) -> None:
+        """Engine side: give the strategy its CRM view, budget and counters."""
+        from ..crm import CrmView
+        if index >= 64:
+            raise ValueError("at most 64 strategies in one run")
+        if self.channel is not None:
+            market.channel_index(self.channel)  # fails early with the list of channels
+        self._index = index
+        self._crm = CrmView(market, self)
+        self._ledger = BudgetLedger(round(self.budget * 100))
+        self._stats = {"contacts": 0, "responders": 0, "actions": 0}
+        self.setup(self._crm)
+
+    def _subject(self):
+        return self._crm
+
+    @property
+    def crm(self):
+        """The firm's CRM view this strategy acts through."""
+        return self._crm
+
+    @property
     def ledger(self) -> BudgetLedger:
         return self._ledger
 
-    @property
-    def stream(self) -> int:
-        return stream_id("strategy:" + self.name)
+    def setup(self, crm) -> None:
+        """Listen to observed events; default none."""
 
-    def process(self, market):
-        """SimPy process: act on the strategy's calendar until the run (or end_day) ends.
-
-        An action falls on the first window boundary at or after its day; one that would fall on
-        the horizon end never fires (``Market.at``), so nothing is spent after the final report.
-        """
-        t = self.start_day
-        end = market.days if self.end_day is None else min(self.end_day, market.days)
-        while t < end:
-            yield market.at(t, priority=1)
-            self.count("actions")
-            self.act(market, market.now)
-            t += self.every_days
-
-    def setup(self, market) -> None:
-        """Register hooks; default none."""
-
-    def act(self, market, t: float) -> None:
+    def act(self, crm, t: float) -> None:
         """Do this period's work; default nothing."""
 
-    # ------------------------------------------------------------------ helpers
-    def targets(self, market, rows: np.ndarray) -> np.ndarray:
+    def choose(self, crm) -> np.ndarray:
+        """The rows this strategy would contact now, in priority order (no side effects).
+
+        Acting strategies implement it from recorded data only; the shuffle test in
+        ``tests/test_firm_view.py`` checks that latent traits never change it.
+        """
+        return np.zeros(0, dtype=np.int64)
+
+    def targets(self, crm, rows: np.ndarray) -> np.ndarray:
         """Apply the segment (if any) and the per-action cap."""
         if self.segment is not None:
-            rows = self.segment.select(market, rows)
+            rows = self.segment.select(crm, rows)
         if self.max_contacts is not None:
             rows = rows[: self.max_contacts]
         return rows
 
-    def rows_in(self, market, stages: list[str]) -> np.ndarray:
-        idx = [market.stage_names.index(s) for s in stages if s in market.stage_names]
-        return np.flatnonzero(np.isin(market.s.stage, idx))
-
     def report(self) -> dict:
-        return {
-            "kind": self.kind,
-            "class": type(self).__name__,
-            "budget": self.budget,
-            "spend": self.ledger.spent / 100.0 if self.ledger else 0.0,
-            **self._stats,
-        }
+        return {**super().report(), "budget": self.budget,
+                "spend": self.ledger.spent / 100.0 if self.ledger else 0.0}
+
+
+class MarketEvent(Plugin):
+    """Changes the market itself at given days (not a firm action); kept in the paired control."""
+
+    kind: ClassVar[str] = "event"
+    environment: ClassVar[bool] = True
+    _market: Any = PrivateAttr(None)
+
+    def bind(self, market, index: int) -> None:
+        """Engine side: market events see the market."""
+        self._index = index
+        self._market = market
+        self._stats = {"actions": 0}
+        self.setup(market)
+
+    def _subject(self):
+        return self._market
+
+    def setup(self, market) -> None:
+        """Check the market and prepare; default nothing."""
 
 
 class DoNothing(Strategy):
@@ -138,3 +189,8 @@ class DoNothing(Strategy):
 
     kind: ClassVar[str] = "baseline"
     channel: str | None = None
+
+
+def by_value(crm, rows: np.ndarray) -> np.ndarray:
+    """``rows`` ordered by recorded revenue, highest first (the firm's default priority)."""
+    return rows[np.argsort(-crm.record("revenue")[rows], kind="stable")]

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config import ConfigError, format_errors
-from .base import Strategy
+from .base import Plugin, Strategy
 
 
 def _resolve(target: str, where: str):
@@ -36,7 +36,7 @@ def _build(spec: Any, where: str):
 
 
 def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None = None,
-                     channels: list[str] | None = None) -> list[Strategy]:
+                     channels: list[str] | None = None) -> list[Plugin]:
     """Instantiate and check every strategy; errors name the config key."""
     out = []
     for name, s in (spec or {}).items():
@@ -44,12 +44,13 @@ def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None
         if not isinstance(s, dict) or "_target_" not in s:
             raise ConfigError(f"invalid configuration:\n  {where}: needs a _target_ naming a strategy class")
         cls = _resolve(s["_target_"], where)
-        if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        if not (isinstance(cls, type) and issubclass(cls, Plugin)):
             raise ConfigError(f"invalid configuration:\n  {where}._target_ = {s['_target_']!r}: "
-                              f"not a sim.strategies.Strategy subclass")
+                              f"not a sim.strategies.Strategy or MarketEvent subclass")
         obj = _build({**s, "name": s.get("name") or name}, where)
-        if channels is not None and obj.channel is not None and obj.channel not in channels:
-            raise ConfigError(f"invalid configuration:\n  {where}.channel = {obj.channel!r}: "
+        channel = getattr(obj, "channel", None)
+        if channels is not None and channel is not None and channel not in channels:
+            raise ConfigError(f"invalid configuration:\n  {where}.channel = {channel!r}: "
                               f"not a channel; channels are {channels}")
         if market_stage_names is not None:
             for attr in ("eligible_stages",):

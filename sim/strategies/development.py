@@ -1,4 +1,4 @@
-"""Development: cross-sell and up-sell to established customers."""
+"""Development: cross-sell and up-sell to established customers (000: move customers up the ladder)."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -6,48 +6,50 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from .base import Strategy
+from .base import Strategy, by_value
 
 
 class CrossSell(Strategy):
-    """Offers a complementary product: a responder buys it now (``basket`` × the usual basket)
-    and, holding more of the firm's products, gains switching cost."""
+    """Offers a complementary product to customers the firm classes in ``eligible_stages``,
+    most valuable first: a responder who takes the offer buys it now (``basket`` × the usual
+    basket, at gross margin ``product_margin``) and, holding more of the firm's products,
+    gains switching cost."""
 
     kind: ClassVar[str] = "development"
     every_days: float = 30.0
     eligible_stages: list[str] = Field(default_factory=lambda: ["client", "loyal", "advocate"])
-    basket: float = Field(0.5, gt=0)
+    basket: float = Field(0.5, gt=0, le=100)
+    product_margin: float | None = Field(None, ge=0, le=1, description="gross margin of the product sold "
+                                         "(default: economics.margin)")
+    offer: float = Field(0.0, ge=0, le=1e6, description="discount on the product, currency per redemption")
     switching_cost_gain: float = Field(0.05, ge=0, le=1)
 
-    def act(self, market, t: float) -> None:
-        rows = self.rows_in(market, self.eligible_stages)
-        if self.segment is None:
-            rows = rows[np.argsort(-market.s.spend[rows], kind="stable")]
-        rows = self.targets(market, rows)
-        resp = market.contact(self, rows)
-        bought = market.extra_purchase(resp, self.basket)
-        if bought.size:
-            market.adjust(bought, switching_cost=np.minimum(
-                1.0, market.s.switching_cost[bought] + self.switching_cost_gain))
+    def choose(self, crm) -> np.ndarray:
+        rows = crm.rows_in(self.eligible_stages)
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
+
+    def act(self, crm, t: float) -> None:
+        resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
+        bought = crm.sell(resp, self.basket, self.product_margin)
+        crm.adjust(bought, more_switching_cost=self.switching_cost_gain)
         self.count("cross_sales", bought.size)
 
 
 class UpSell(Strategy):
-    """Offers a premium version: a responder's basket value rises by ``uplift`` (capped)."""
+    """Offers a premium version: a responder's basket rises by ``uplift`` (at most
+    ``max_uplift`` in all), and fades back unless renewed (``economics.upsell_memory_days``)."""
 
     kind: ClassVar[str] = "development"
     every_days: float = 60.0
     eligible_stages: list[str] = Field(default_factory=lambda: ["client", "loyal", "advocate"])
-    uplift: float = Field(0.1, gt=0)
-    max_multiplier: float = Field(1.5, ge=1)
+    uplift: float = Field(0.1, gt=0, le=10)
+    max_uplift: float = Field(0.5, ge=0, le=10)
+    offer: float = Field(0.0, ge=0, le=1e6, description="incentive to upgrade, currency per redemption")
 
-    def act(self, market, t: float) -> None:
-        rows = self.rows_in(market, self.eligible_stages)
-        rows = rows[market.s.upsell[rows] < self.max_multiplier]
-        if self.segment is None:
-            rows = rows[np.argsort(-market.s.spend[rows], kind="stable")]
-        rows = self.targets(market, rows)
-        resp = market.contact(self, rows)
-        if resp.size:
-            market.adjust(resp, upsell=np.minimum(self.max_multiplier, market.s.upsell[resp] * (1 + self.uplift)))
-        self.count("upgraded", resp.size)
+    def choose(self, crm) -> np.ndarray:
+        rows = crm.rows_in(self.eligible_stages)
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
+
+    def act(self, crm, t: float) -> None:
+        resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
+        self.count("upgraded", crm.upgrade(resp, self.uplift, self.max_uplift).size)

@@ -6,15 +6,16 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from .base import Strategy
+from ..ladder import CUSTOMER, LOST
+from .base import Strategy, by_value
 
 
 class LoyaltyProgramme(Strategy):
-    """Enrols customers (by contact) into a points programme.
+    """Invites customers (by contact) into a points programme; a share ``enrol_response`` joins.
 
-    Members earn ``points_rate`` × basket in points the firm pays for (the programme's cost,
-    from its budget); each ``tier_spend`` of revenue lifts a tier, and every tier adds
-    ``switching_cost_per_tier`` (capped) to the member's switching cost, which lowers the
+    Members earn ``points_rate`` × basket in points, which the firm pays per purchase (offer
+    cost, from the budget); each ``tier_spend`` of recorded revenue lifts a tier, and every tier
+    adds ``switching_cost_per_tier`` (capped) to the member's switching cost, which lowers the
     defection hazard, and ``rate_uplift_per_tier`` to the purchase rate (004: special
     treatment benefits).
     """
@@ -22,139 +23,134 @@ class LoyaltyProgramme(Strategy):
     kind: ClassVar[str] = "retention"
     every_days: float = 30.0
     eligible_stages: list[str] = Field(default_factory=lambda: ["repeat_buyer", "client", "loyal", "advocate"])
+    enrol_response: float = Field(0.1, ge=0, le=1, description="share of invited customers who join")
     points_rate: float = Field(0.02, ge=0, le=1, description="generosity: points per unit spent")
-    tier_spend: float = Field(300.0, gt=0)
+    tier_spend: float = Field(300.0, gt=0, le=1e9)
     switching_cost_per_tier: float = Field(0.12, ge=0, le=1)
     max_switching_cost: float = Field(0.5, ge=0, le=1)
-    rate_uplift_per_tier: float = Field(0.04, ge=0)
-    max_tiers: int = Field(4, ge=1)
+    rate_uplift_per_tier: float = Field(0.04, ge=0, le=10)
+    max_tiers: int = Field(4, ge=1, le=100)
 
-    def setup(self, market) -> None:
-        self._member = np.zeros(market.n, dtype=bool)
-        self._base_rev = np.zeros(market.n, dtype=np.int64)
-        market.on("purchase", self._on_purchase)
+    def setup(self, crm) -> None:
+        self._member = np.zeros(crm.n, dtype=bool)
+        self._base_rev = np.zeros(crm.n, dtype=np.int64)
+        crm.on("purchase", self._on_purchase)
 
-    def act(self, market, t: float) -> None:
-        rows = self.rows_in(market, self.eligible_stages)
-        rows = rows[~self._member[rows]]
-        rows = self.targets(market, rows[np.argsort(-market.s.spend[rows], kind="stable")])
-        resp = market.contact(self, rows)
+    def choose(self, crm) -> np.ndarray:
+        rows = crm.rows_in(self.eligible_stages)
+        return self.targets(crm, by_value(crm, rows[~self._member[rows]]))
+
+    def act(self, crm, t: float) -> None:
+        resp = crm.contact(self.choose(crm), response=self.enrol_response)
         self._member[resp] = True
-        self._base_rev[resp] = market.s.revenue[resp]
+        self._base_rev[resp] = crm.record("revenue")[resp]
         self.count("members", resp.size)
-        market.adjust(resp, switching_cost=np.maximum(market.s.switching_cost[resp], self.switching_cost_per_tier))
+        crm.adjust(resp, switching_cost=np.full(resp.size, self.switching_cost_per_tier))
 
     def _on_purchase(self, rows, t) -> None:
-        m = self._market
+        crm = self.crm
         mem = rows[self._member[rows]]
         if mem.size == 0:
             return
-        s = m.s
-        # the points for this purchase: points_rate × the basket just bought
-        basket = s.revenue[mem] - self._base_rev[mem]
-        earned = np.rint(basket * self.points_rate).astype(np.int64)
-        self._base_rev[mem] = s.revenue[mem]
-        ok = m.affordable_rows(self, mem, earned)
-        if ok.size:
-            m.charge(self, 0, rows=ok, per_row_cents=earned[: ok.size])
-            s.points[ok] += earned[: ok.size] / 100.0
+        revenue = crm.record("revenue")
+        earned = np.rint((revenue[mem] - self._base_rev[mem]) * self.points_rate).astype(np.int64)
+        self._base_rev[mem] = revenue[mem]
+        ok = crm.charge_rows(mem, earned, "offer")
+        crm.add_points(ok, earned[: ok.size])
         if ok.size < mem.size:  # budget exhausted: the programme closes to further purchases
             self._member[mem[ok.size:]] = False
-        tiers = np.minimum(self.max_tiers, 1 + (s.revenue[ok] / 100.0) // self.tier_spend)
-        s.switching_cost[ok] = np.minimum(self.max_switching_cost, self.switching_cost_per_tier * tiers)
-        s.rate_boost[ok] = 1.0 + self.rate_uplift_per_tier * tiers
+        tiers = np.minimum(self.max_tiers, 1 + (revenue[ok] / 100.0) // self.tier_spend)
+        crm.adjust(ok, switching_cost=np.minimum(self.max_switching_cost, self.switching_cost_per_tier * tiers),
+                   rate_boost=1.0 + self.rate_uplift_per_tier * tiers)
         self.count("points_cents", int(earned[: ok.size].sum()))
 
 
 class ServiceRecovery(Strategy):
-    """Complaint handling: each complaint is handled (cost per case, from the budget) and
-    resolved with ``resolve_prob``; a resolved complaint restores satisfaction a little above
-    where it was (the service-recovery paradox) and stops the bad experience from sending
-    the customer down the ladder."""
+    """Complaint handling: each complaint the firm receives is handled (``cost_per_case``, from
+    the budget) and resolved with ``resolve_prob``; a resolved complaint restores satisfaction
+    a little above where it was (the service-recovery paradox) and stops the bad experience
+    from sending the customer down the ladder."""
 
     kind: ClassVar[str] = "retention"
     channel: str | None = "call_centre"
-    cost_per_case: float = Field(6.0, ge=0)
+    cost_per_case: float = Field(6.0, ge=0, le=1e6)
     resolve_prob: float = Field(0.8, ge=0, le=1)
     satisfaction_restore: float = Field(0.25, ge=0, le=1)
 
-    def setup(self, market) -> None:
-        market.on("bad_service", self._on_complaint)
+    def setup(self, crm) -> None:
+        crm.on("complaint", self._on_complaint)
 
     def _on_complaint(self, rows, t) -> None:
-        m = self._market
-        if rows.size == 0:
+        crm = self.crm
+        handled = crm.charge_rows(rows, round(self.cost_per_case * 100), "offer")
+        if handled.size == 0:
             return
-        cents = round(self.cost_per_case * 100)
-        ok = m.affordable_rows(self, rows, cents)
-        if ok.size == 0:
-            return
-        m.charge(self, 0, rows=ok, per_row_cents=np.full(ok.size, cents))
-        self.count("cases", ok.size)
-        from .. import rng as R
-        u = m.crng.uniform(self.stream ^ R.COMPLAINT, ok, m.s.ev[ok])
-        fixed = ok[u < self.resolve_prob]
-        m.s.complaint_open[fixed] = False
-        m.s.satisfaction[fixed] = np.clip(m.s.satisfaction[fixed] + self.satisfaction_restore, 0, 1)
+        self.count("cases", handled.size)
+        u = crm.uniform(handled, crm.record("n_complaints")[handled])
+        fixed = handled[u < self.resolve_prob]
+        crm.resolve_complaints(fixed)
+        crm.adjust(fixed, satisfaction=self.satisfaction_restore)
         self.count("resolved", fixed.size)
 
 
 class ChurnOutreach(Strategy):
-    """Proactive outreach to customers whose churn score is at or above ``threshold``.
+    """Proactive outreach, with a retention offer worth ``offer``, to customers whose churn
+    score is at or above ``threshold``.
 
-    Churn score (0..1, a simple logistic the firm could fit from its data): low satisfaction,
-    an open complaint, long time since the last purchase relative to the customer's own rhythm.
-    Responders get ``satisfaction_boost`` and a retention offer costing ``offer_cost``.
+    The churn score (0..1) is a logistic of what the firm records: how overdue the next purchase
+    is against the customer's own observed rhythm, open and past complaints, and a surveyed
+    satisfaction score where a survey has one. Responders take the offer (paid per redemption)
+    and their satisfaction rises by ``satisfaction_boost``.
     """
 
     kind: ClassVar[str] = "retention"
     every_days: float = 14.0
     threshold: float = Field(0.5, ge=0, le=1)
     satisfaction_boost: float = Field(0.15, ge=0, le=1)
-    offer_cost: float = Field(3.0, ge=0)
+    offer: float = Field(3.0, ge=0, le=1e6, description="retention offer, currency per redemption")
 
     @staticmethod
-    def score(market, rows: np.ndarray) -> np.ndarray:
-        s = market.s
-        gap = (market.now - np.nan_to_num(s.last_purchase_at[rows], nan=market.now)) * np.maximum(s.rate[rows], 1e-6)
-        z = 4.0 * (0.6 - s.satisfaction[rows]) + 1.5 * s.complaint_open[rows] + 0.5 * (gap - 1.0) - 0.5
+    def score(crm, rows: np.ndarray) -> np.ndarray:
+        """Churn-risk score of ``rows`` from recorded data only."""
+        overdue = crm.days_since_purchase(rows) * crm.observed_rate(rows)
+        surveyed = crm.record("surveyed_satisfaction")[rows]
+        sat_gap = np.where(np.isnan(surveyed), 0.0, 0.6 - np.nan_to_num(surveyed))
+        z = (0.5 * (np.minimum(overdue, 10.0) - 1.0) + 1.5 * crm.record("complaint_open")[rows]
+             + 0.3 * np.minimum(crm.record("n_complaints")[rows], 5) + 4.0 * sat_gap - 0.5)
         return 1.0 / (1.0 + np.exp(-z))
 
-    def act(self, market, t: float) -> None:
-        rows = np.flatnonzero(market.role[market.s.stage] == 2)
-        sc = self.score(market, rows)
+    def choose(self, crm) -> np.ndarray:
+        rows = crm.rows_with_role(CUSTOMER)
+        sc = self.score(crm, rows)
         keep = sc >= self.threshold
         rows, sc = rows[keep], sc[keep]
-        rows = self.targets(market, rows[np.argsort(-sc, kind="stable")])
-        resp = market.contact(self, rows)
-        resp = market.affordable_rows(self, resp, round(self.offer_cost * 100))
-        if resp.size:
-            market.charge(self, 0, rows=resp, per_row_cents=np.full(resp.size, round(self.offer_cost * 100)))
-            market.adjust(resp, satisfaction=self.satisfaction_boost)
-            market.s.complaint_open[resp] = False
+        return self.targets(crm, rows[np.argsort(-sc, kind="stable")])
+
+    def act(self, crm, t: float) -> None:
+        resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
+        crm.adjust(resp, satisfaction=self.satisfaction_boost)
+        crm.resolve_complaints(resp)
         self.count("saved_offers", resp.size)
 
 
 class WinBack(Strategy):
-    """Contacts customers lost to competitors (most valuable first) with a come-back offer;
-    responders return to the ladder's win-back stage and buy."""
+    """Contacts customers the firm records as lapsed (no purchase for ``crm.lapsed_after_days``,
+    at most ``max_days_since_purchase``), most valuable first, with a come-back offer. Lost
+    customers who take it return to the ladder's win-back stage and buy; customers who had only
+    paused buy too, and the offer subsidised a purchase that would have come anyway."""
 
     kind: ClassVar[str] = "retention"
     every_days: float = 30.0
-    max_days_since_churn: float = Field(365.0, gt=0)
-    offer_cost: float = Field(10.0, ge=0)
+    max_days_since_purchase: float = Field(730.0, gt=0, le=36_500)
+    offer: float = Field(10.0, ge=0, le=1e6, description="come-back offer, currency per redemption")
     satisfaction_reset: float = Field(0.1, ge=0, le=1)
 
-    def act(self, market, t: float) -> None:
-        s = market.s
-        rows = np.flatnonzero((market.role[s.stage] == 3) & (t - s.churned_at <= self.max_days_since_churn))
-        if self.segment is None:
-            rows = rows[np.argsort(-s.revenue[rows], kind="stable")]
-        rows = self.targets(market, rows)
-        resp = market.contact(self, rows)
-        resp = market.affordable_rows(self, resp, round(self.offer_cost * 100))
-        if resp.size:
-            market.charge(self, 0, rows=resp, per_row_cents=np.full(resp.size, round(self.offer_cost * 100)))
-            market.adjust(resp, satisfaction=self.satisfaction_reset)
-            back = market.win_back(resp)
-            self.count("won_back", back.size)
+    def choose(self, crm) -> np.ndarray:
+        rows = crm.rows_with_role(LOST)
+        rows = rows[crm.days_since_purchase(rows) <= self.max_days_since_purchase]
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
+
+    def act(self, crm, t: float) -> None:
+        resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
+        crm.adjust(resp, satisfaction=self.satisfaction_reset)
+        self.count("won_back", crm.win_back(resp).size)

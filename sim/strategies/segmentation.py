@@ -1,8 +1,9 @@
-"""Segmentation: RFM, value (Pareto) and ladder stage.
+"""Segmentation from the firm's records: RFM, value (Pareto) and ladder stage.
 
 A segmenter is used inside an acting strategy (its ``segment:``) to choose and order the
 customers it contacts, or on its own through :class:`Segmentation`, which records segment
-sizes over the run (the "analyse" step of Russell's web-CRM cycle, 003).
+sizes over the run (the "analyse" step of Russell's web-CRM cycle, 003). The seeds speak of
+frequency, amount and purchase period (000); RFM is the standard analytical-CRM form of it.
 """
 from __future__ import annotations
 
@@ -26,8 +27,12 @@ def _quintile(x: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
     return (1 + (5 * ranks) // x.size).astype(np.int8)
 
 
+def _buyers(crm) -> np.ndarray:
+    return np.flatnonzero(crm.record("n_purchases") > 0)
+
+
 class RFM(Segmenter):
-    """Recency, frequency, monetary quintile scores of current and former customers.
+    """Recency, frequency, monetary quintile scores of everyone who has bought.
 
     Named cells (a common convention): champions R≥4 F≥4; loyal F≥4; new R≥4 F≤1;
     potential R≥3 F≤3; at_risk R≤2 F≥3; hibernating R≤2 F≤2; other.
@@ -37,14 +42,15 @@ class RFM(Segmenter):
         Field(default_factory=lambda: ["at_risk"])
     order_by: Literal["monetary", "recency", "frequency"] = "monetary"
 
-    def scores(self, market, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s = market.s
-        rec = market.now - np.nan_to_num(s.last_purchase_at[rows], nan=-1e9)
-        return (_quintile(rec, higher_is_better=False), _quintile(s.n_purchases[rows].astype(float)),
-                _quintile(s.revenue[rows].astype(float)))
+    def scores(self, crm, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """R, F and M quintile scores (1..5) of ``rows``."""
+        return (_quintile(np.minimum(crm.days_since_purchase(rows), 1e9), higher_is_better=False),
+                _quintile(crm.record("n_purchases")[rows].astype(float)),
+                _quintile(crm.record("revenue")[rows].astype(float)))
 
-    def cells(self, market, rows: np.ndarray) -> np.ndarray:
-        r, f, _ = self.scores(market, rows)
+    def cells(self, crm, rows: np.ndarray) -> np.ndarray:
+        """The named RFM cell (index into ``RFM_SEGMENTS``) of ``rows``."""
+        r, f, _ = self.scores(crm, rows)
         out = np.full(rows.size, RFM_SEGMENTS.index("other"), dtype=np.int8)
         rules = [("hibernating", (r <= 2) & (f <= 2)), ("at_risk", (r <= 2) & (f >= 3)),
                  ("potential", (r >= 3) & (f <= 3)), ("new", (r >= 4) & (f <= 1)),
@@ -53,69 +59,63 @@ class RFM(Segmenter):
             out[m] = RFM_SEGMENTS.index(name)
         return out
 
-    def _known(self, market) -> np.ndarray:
-        return np.flatnonzero(~np.isnan(market.s.acquired_at))
-
-    def labels(self, market) -> np.ndarray:
-        lab = np.full(market.n, -1, dtype=np.int8)
-        rows = self._known(market)
-        lab[rows] = self.cells(market, rows)
+    def labels(self, crm) -> np.ndarray:
+        lab = np.full(crm.n, -1, dtype=np.int8)
+        rows = _buyers(crm)
+        lab[rows] = self.cells(crm, rows)
         return lab
 
-    def select(self, market, rows: np.ndarray) -> np.ndarray:
-        known = self._known(market)
-        cells = np.full(market.n, -1, dtype=np.int8)
-        cells[known] = self.cells(market, known)
-        want = np.isin(cells[rows], [RFM_SEGMENTS.index(n) for n in self.select_segments])
-        rows = rows[want]
-        key = {"monetary": -market.s.revenue[rows].astype(float),
-               "recency": -np.nan_to_num(market.s.last_purchase_at[rows], nan=-1e9),
-               "frequency": -market.s.n_purchases[rows].astype(float)}[self.order_by]
+    def select(self, crm, rows: np.ndarray) -> np.ndarray:
+        lab = self.labels(crm)
+        rows = rows[np.isin(lab[rows], [RFM_SEGMENTS.index(n) for n in self.select_segments])]
+        key = {"monetary": -crm.record("revenue")[rows].astype(float),
+               "recency": np.minimum(crm.days_since_purchase(rows), 1e9),
+               "frequency": -crm.record("n_purchases")[rows].astype(float)}[self.order_by]
         return rows[np.argsort(key, kind="stable")]
 
 
 class ValueSegment(Segmenter):
-    """Pareto split: the top ``top_share`` of customers by value, or the rest."""
+    """Pareto split of everyone who has bought: the top ``top_share`` by recorded value, or the rest."""
 
     top_share: float = Field(0.2, gt=0, le=1)
-    by: Literal["revenue", "clv", "spend_level"] = "revenue"
+    by: Literal["revenue", "clv", "order_value"] = "revenue"
     select_part: Literal["top", "rest"] = "top"
 
-    def _value(self, market, rows):
-        s = market.s
-        return {"revenue": s.revenue[rows].astype(float), "clv": s.clv[rows], "spend_level": s.spend[rows]}[self.by]
+    def _value(self, crm, rows):
+        if self.by == "order_value":
+            return crm.avg_order_value(rows)
+        return crm.record(self.by)[rows].astype(float)
 
-    def labels(self, market) -> np.ndarray:
-        rows = np.flatnonzero(~np.isnan(market.s.acquired_at))
-        lab = np.full(market.n, -1, dtype=np.int8)
-        v = self._value(market, rows)
+    def labels(self, crm) -> np.ndarray:
+        rows = _buyers(crm)
+        lab = np.full(crm.n, -1, dtype=np.int8)
         k = int(round(self.top_share * rows.size))
-        order = np.argsort(-v, kind="stable")
+        order = np.argsort(-self._value(crm, rows), kind="stable")
         lab[rows] = 0
         lab[rows[order[:k]]] = 1
         return lab
 
-    def select(self, market, rows: np.ndarray) -> np.ndarray:
-        lab = self.labels(market)
+    def select(self, crm, rows: np.ndarray) -> np.ndarray:
+        lab = self.labels(crm)
         rows = rows[lab[rows] == (1 if self.select_part == "top" else 0)]
-        return rows[np.argsort(-self._value(market, rows), kind="stable")]
+        return rows[np.argsort(-self._value(crm, rows), kind="stable")]
 
 
 class StageSegment(Segmenter):
-    """Customers in the listed ladder stages, most valuable first."""
+    """Customers the firm classes in the listed ladder stages, most valuable first."""
 
     stages: list[str] = Field(min_length=1)
 
-    def labels(self, market) -> np.ndarray:
-        return market.s.stage.astype(np.int16)
+    def labels(self, crm) -> np.ndarray:
+        return crm.stage().astype(np.int16)
 
-    def select(self, market, rows: np.ndarray) -> np.ndarray:
-        unknown = [s for s in self.stages if s not in market.stage_names]
+    def select(self, crm, rows: np.ndarray) -> np.ndarray:
+        unknown = [s for s in self.stages if s not in crm.stage_names]
         if unknown:
-            raise ValueError(f"segment stages {unknown} are not ladder stages {market.stage_names}")
-        idx = [market.stage_names.index(s) for s in self.stages]
-        rows = rows[np.isin(market.s.stage[rows], idx)]
-        return rows[np.argsort(-market.s.spend[rows], kind="stable")]
+            raise ValueError(f"segment stages {unknown} are not ladder stages {crm.stage_names}")
+        idx = [crm.stage_names.index(s) for s in self.stages]
+        rows = rows[np.isin(crm.stage()[rows], idx)]
+        return rows[np.argsort(-crm.record("revenue")[rows], kind="stable")]
 
 
 class Segmentation(Strategy):
@@ -125,13 +125,36 @@ class Segmentation(Strategy):
     channel: str | None = None
     method: Segmenter = Field(default_factory=RFM)
 
-    def act(self, market, t: float) -> None:
-        lab = self.method.labels(market)
+    def act(self, crm, t: float) -> None:
+        lab = self.method.labels(crm)
         vals, counts = np.unique(lab[lab >= 0], return_counts=True)
         if isinstance(self.method, RFM):
             names = [RFM_SEGMENTS[v] for v in vals]
         elif isinstance(self.method, ValueSegment):
             names = ["rest" if v == 0 else "top" for v in vals]
         else:
-            names = [market.stage_names[v] for v in vals]
+            names = [crm.stage_names[v] for v in vals]
         self._stats.setdefault("sizes", []).append({"t": t, **{n: int(c) for n, c in zip(names, counts)}})
+
+
+class Survey(Strategy):
+    """Asks a random sample of current customers how satisfied they are (003: build the
+    customer database). A share ``response`` answers; answers are noisy (sd ``noise_sd``) and
+    recorded, so other strategies (churn outreach) can use them. Costs the channel's contact
+    cost per person asked."""
+
+    kind: ClassVar[str] = "segmentation"
+    every_days: float = 90.0
+    sample_size: int = Field(200, ge=0, le=10_000_000)
+    response: float = Field(0.1, ge=0, le=1, description="share of those asked who answer")
+    noise_sd: float = Field(0.1, ge=0, le=1, description="noise of a stated satisfaction score")
+
+    def choose(self, crm) -> np.ndarray:
+        from ..ladder import CUSTOMER
+        rows = crm.rows_with_role(CUSTOMER)
+        order = np.argsort(crm.uniform(rows, self._stats.get("actions", 0)), kind="stable")
+        return self.targets(crm, rows[order][: self.sample_size])
+
+    def act(self, crm, t: float) -> None:
+        self.count("answers", crm.record_survey(self.choose(crm), response=self.response,
+                                                noise_sd=self.noise_sd).size)

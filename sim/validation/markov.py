@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field, PrivateAttr, model_validator
 
-from ..strategies.base import Strategy
+from ..strategies.base import MarketEvent
 
 
 def period_rate(annual_rate: float, period_days: float) -> float:
@@ -80,7 +80,7 @@ def recency_chain(p_buy, margin: float, contact_cost: float) -> tuple[np.ndarray
     return P, R
 
 
-class MarkovMigration(Strategy):
+class MarkovMigration(MarketEvent):
     """Mechanism: per-period Markov migration between ladder stages with per-state margins.
 
     ``states`` are customer-role stages (so a move never counts as an acquisition or a
@@ -89,7 +89,7 @@ class MarkovMigration(Strategy):
     """
 
     kind: ClassVar[str] = "mechanism"
-    channel: str | None = None
+    environment: ClassVar[bool] = False  # the migration is the treatment: the control has none
     every_days: float = Field(30.0, gt=0, description="length of one period, days")
     states: list[str] = Field(min_length=1)
     P: list[list[float]]

@@ -1,0 +1,390 @@
+"""The customers' world and its rules: what customers do, in continuous time.
+
+Every customer carries the absolute time of its next purchase (``t_buy``) and of its next
+stage event (``t_move``: conversion, defection or natural return); suspects carry a threshold
+on the market's cumulative exposure hazard (Bass: p + q·F). :meth:`World.process_rows` handles
+every event of the given customers inside one processing window at its exact time. Random
+numbers come from :mod:`sim.rng`, keyed by customer and touch counter, so the order in which
+customers are processed never matters.
+
+Mechanisms from the seeds (000 unless noted): the ladder (after Jones 2003); satisfaction →
+loyalty; loyal customers forgive a bad experience more easily (``service.forgiveness``);
+dissatisfied and lost customers tell others (negative word of mouth reaching about 9 people,
+"8 تا 10 نفر"), which lowers exposure and conversion; profit per customer grows with tenure.
+This module never decides what the firm does: the firm acts through :mod:`sim.crm`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import rng as R
+from .books import Books, to_cents
+from .ladder import CUSTOMER, LEAD, LOST, POOL, Ladder
+from .state import CAUSE, FOCAL, CustomerState
+
+AUDIENCES = ("prospect", "existing", "lapsed")   # columns of a channel's response table
+_AUDIENCE_OF_ROLE = np.array([0, 0, 1, 2], dtype=np.int8)  # pool, lead -> prospect; customer; lost
+
+
+class World:
+    """Customer state, the ladder and the rules that move customers along it."""
+
+    def __init__(self, cfg, ladder: Ladder, s: CustomerState, crng: R.CounterRNG, books: Books, hooks):
+        self.cfg, self.ladder, self.s, self.crng, self.books = cfg, ladder, s, crng, books
+        self.hooks = hooks
+        self.n = s.n
+        ch = cfg.channels
+        self.channel_names = list(ch)
+        self.channel_cost = np.array([round(c.cost * 100) for c in ch.values()], dtype=np.int64)
+        self.channel_response = np.array([[getattr(c.response, a) for a in AUDIENCES] for c in ch.values()])
+        pref = np.array([c.preference for c in ch.values()])
+        self.channel_pref_share = pref / pref.sum()
+        w = np.array([c.attractiveness for c in cfg.market.competitors], float)
+        self.competitor_weights = w / w.sum()
+        self.H = 0.0                 # cumulative exposure hazard
+        self.ad_pressure = 0.0       # extra exposure hazard per day from advertising (strategies)
+        self.wom_boost = 1.0         # multiplier on word of mouth (referral programme)
+        self.quality_shift = 0.0     # additive shift of service quality (e.g. a service shock)
+        self.neg_told = 0.0          # people currently carrying a negative story (decays)
+        self.neg_tellers = 0         # dissatisfied or lost customers who told others
+        self.neg_told_total = 0      # people they told
+        self.flows = np.zeros((ladder.n, ladder.n), dtype=np.int64)
+        self.defections = 0
+        self.acquisitions = 0
+        self.at_risk_days = 0.0      # customer-days spent as a focal customer by finished spells
+        # offers to buy, by channel and audience: contacts made and contacts that persuaded
+        self.sales_contacts = np.zeros((len(self.channel_names), len(AUDIENCES)), dtype=np.int64)
+        self.sales_responses = np.zeros_like(self.sales_contacts)
+
+    # ------------------------------------------------------------------ rates & clocks
+    def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
+        """Purchases per day of ``rows`` now (0 for anyone who is not a focal customer)."""
+        s, lad = self.s, self.ladder
+        r = s.rate[rows] * lad.rate[s.stage[rows]] * s.rate_boost[rows]
+        return np.where(lad.role[s.stage[rows]] == CUSTOMER, r, 0.0)
+
+    def negative_wom_factor(self) -> float:
+        """Multiplier on exposure and conversion from negative word of mouth (1: none)."""
+        mk = self.cfg.market
+        if mk.negative_wom_effect <= 0 or self.neg_told <= 0:
+            return 1.0
+        outside = np.count_nonzero(self.ladder.role[self.s.stage] <= LEAD)
+        share = min(1.0, self.neg_told / max(outside, 1))
+        return float(np.exp(-mk.negative_wom_effect * share))
+
+    def move_rate(self, rows: np.ndarray) -> np.ndarray:
+        """Hazard of the next stage event: conversion (lead), defection (customer), return (lost)."""
+        s, m, lad = self.s, self.cfg.market, self.ladder
+        role = lad.role[s.stage[rows]]
+        kind = m.purchase.kind
+        if kind == "ladder":
+            d = (m.defection * lad.defect[s.stage[rows]]
+                 * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rows]))
+                 * (1.0 - s.switching_cost[rows]))
+        elif kind == "pareto_nbd":
+            d = s.lifetime_rate[rows]
+        else:  # bgnbd: dropout happens at purchases, never in between
+            d = np.zeros(rows.size)
+        out = np.zeros(rows.size)
+        out[role == LEAD] = m.conversion * self.negative_wom_factor()
+        out[role == CUSTOMER] = d[role == CUSTOMER]
+        out[role == LOST] = m.natural_return
+        return out
+
+    def set_clocks(self, rows: np.ndarray, t) -> None:
+        """Recompute both clocks of ``rows`` at time(s) ``t``.
+
+        A running clock whose rate changed keeps its remaining cumulative hazard (exact for
+        exponential waiting times). A clock that is off (rate 0) draws a new waiting time:
+        event handlers switch off the clock they consume before calling this.
+        """
+        if rows.size == 0:
+            return
+        s = self.s
+        t = np.broadcast_to(np.asarray(t, float), rows.shape)
+        ev = s.ev[rows]
+        for clock, rate_arr, new_rate, stream in (
+                (s.t_buy, s.r_buy, self.purchase_rate(rows), R.PURCHASE_CLOCK),
+                (s.t_move, s.r_move, self.move_rate(rows), R.MOVE_CLOCK)):
+            old = rate_arr[rows]
+            cur = clock[rows]
+            keep = (old > 0) & np.isfinite(cur) & (new_rate > 0)
+            out = np.full(rows.size, np.inf)
+            out[keep] = t[keep] + (cur[keep] - t[keep]) * (old[keep] / new_rate[keep])
+            draw = (~keep) & (new_rate > 0)
+            if draw.any():
+                e = self.crng.exponential(stream, rows[draw], ev[draw])
+                out[draw] = t[draw] + e / new_rate[draw]
+            clock[rows] = out
+            rate_arr[rows] = new_rate
+        # exposure threshold for pool stages (cumulative-hazard units)
+        pool = self.ladder.role[s.stage[rows]] == POOL
+        need = pool & ~np.isfinite(s.h_expose[rows])
+        if need.any():
+            r = rows[need]
+            e = self.crng.exponential(R.EXPOSURE, r, s.ev[r])
+            s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
+        s.h_expose[rows[~pool]] = np.inf
+
+    def touch(self, rows: np.ndarray) -> np.ndarray:
+        """Advance the touch counter; return the counter values to key this touch's draws."""
+        self.s.ev[rows] += np.uint64(1)
+        return self.s.ev[rows]
+
+    # ------------------------------------------------------------------ word of mouth
+    def wom_share(self) -> float:
+        """Word-of-mouth-weighted share of the market (advocates weigh most)."""
+        counts = np.bincount(self.s.stage, minlength=self.ladder.n)
+        return float((self.ladder.wom * counts).sum() / self.n) * self.wom_boost
+
+    def exposure_hazard(self) -> tuple[float, float, float]:
+        """Per-day exposure hazard of a suspect: (organic p, advertising, word of mouth q·F)."""
+        m = self.cfg.market
+        f = self.negative_wom_factor()
+        return m.innovation * f, self.ad_pressure * f, m.imitation * self.wom_share() * f
+
+    def decay_negative_wom(self, days: float) -> None:
+        """Stories fade: the negative word-of-mouth stock decays over a window of ``days``."""
+        self.neg_told *= float(np.exp(-days / self.cfg.market.negative_wom_memory_days))
+
+    def _tell(self, rows: np.ndarray) -> None:
+        """Dissatisfied or lost customers tell others (about ``market.negative_wom_reach`` each)."""
+        reach = self.cfg.market.negative_wom_reach
+        if rows.size == 0 or reach <= 0:
+            return
+        u = self.crng.uniform(R.NEG_WOM, rows, self.s.ev[rows])
+        told = _poisson_from_uniform(reach, u)
+        self.neg_tellers += int(rows.size)
+        self.neg_told_total += int(told.sum())
+        self.neg_told += float(told.sum())
+
+    # ------------------------------------------------------------------ moves
+    def move(self, rows: np.ndarray, to, t: np.ndarray, cause: str | None = None) -> None:
+        """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects."""
+        if rows.size == 0:
+            return
+        s, lad = self.s, self.ladder
+        to = np.broadcast_to(np.asarray(to, dtype=np.int16), rows.shape)
+        frm = s.stage[rows]
+        np.add.at(self.flows, (frm, to), 1)
+        s.stage[rows] = to
+        s.t_move[rows] = np.inf  # a new stage runs a new hazard process
+        s.r_move[rows] = 0.0
+        role_to, role_from = lad.role[to], lad.role[frm]
+        leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
+        if leave.any():  # a spell as a focal customer ends: customer-days at risk of defection
+            self.at_risk_days += float((t[leave] - s.customer_since[rows[leave]]).sum())
+            s.customer_since[rows[leave]] = np.nan
+        lost = role_to == LOST
+        if lost.any():  # entering lost: defect to a competitor
+            r, tl = rows[lost], t[lost]
+            u = self.crng.uniform(R.COMPETITOR, r, s.ev[r])
+            s.firm[r] = 1 + np.searchsorted(np.cumsum(self.competitor_weights), u * 0.999999999)
+            s.churned_at[r] = tl
+            s.first_churn_at[r] = np.where(np.isnan(s.first_churn_at[r]), tl, s.first_churn_at[r])
+            self.defections += int(r.size)
+            self._tell(r[s.satisfaction[r] < self.cfg.market.dissatisfied_below])
+            self.hooks.emit("defection", r, tl)
+        s.firm[rows[role_to == LEAD]] = -1
+        lead = (role_to == LEAD) & np.isnan(s.lead_at[rows])
+        s.lead_at[rows[lead]] = t[lead]  # the firm registers the lead
+        if lead.any():
+            self.hooks.emit("lead", rows[lead], t[lead])
+        enter = (role_to == CUSTOMER) & (role_from != CUSTOMER)
+        if enter.any():  # acquisition or win-back, with a purchase
+            r, te = rows[enter], t[enter]
+            s.firm[r] = FOCAL
+            s.customer_since[r] = te
+            new = np.isnan(s.acquired_at[r])
+            if new.any():
+                rn = r[new]
+                s.acquired_at[rn] = te[new]
+                if cause is not None:
+                    s.acquired_via[rn] = CAUSE[cause]
+                self.books.acquired(rn)
+                self.acquisitions += int(rn.size)
+                self.hooks.emit("acquisition", rn, te[new])
+            self.purchase(r, te, evaluate_transitions=False)
+        self.set_clocks(rows, t)
+
+    def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
+        """First matching transition of kind ``on`` for each row; returns the rows that moved."""
+        if rows.size == 0:
+            return rows
+        s = self.s
+        u = self.crng.uniform(R.TRANSITION, rows, s.ev[rows])
+        if on == "bad_service":  # forgiveness: trust (which grows with tenure) softens the fall
+            u = u / np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
+        pending = np.ones(rows.size, bool)
+        moved = np.zeros(rows.size, bool)
+        for from_mask, to, tr in self.ladder.transitions[on]:
+            ok = pending & from_mask[s.stage[rows]]
+            if not ok.any():
+                continue
+            if tr.min_purchases:
+                ok &= s.n_purchases[rows] >= tr.min_purchases
+            if tr.min_satisfaction > 0 or tr.max_satisfaction < 1:
+                sat = s.satisfaction[rows]
+                ok &= (sat >= tr.min_satisfaction) & (sat <= tr.max_satisfaction)
+            if tr.min_trust > 0:
+                ok &= s.trust[rows] >= tr.min_trust
+            if tr.min_attitude > 0:
+                ok &= s.attitude[rows] >= tr.min_attitude
+            fire = ok & (u < tr.p)
+            pending &= ~ok  # a customer is judged by the first transition it qualifies for
+            if fire.any():
+                self.move(rows[fire], to, t[fire], cause)
+                moved |= fire
+        return rows[moved]
+
+    # ------------------------------------------------------------------ purchases
+    def basket(self, rows: np.ndarray, t) -> np.ndarray:
+        """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell."""
+        s, ec = self.s, self.cfg.economics
+        tenure = np.nan_to_num(np.asarray(t, float) - s.acquired_at[rows], nan=0.0)
+        g = ec.tenure_spend_growth if self.cfg.market.purchase.kind == "ladder" else 0.0  # BTYD stays pure
+        growth = 1.0 + g * np.clip(tenure / 365.0, 0.0, ec.tenure_growth_years)
+        up_age = np.nan_to_num(np.asarray(t, float) - s.upsell_at[rows], nan=np.inf)
+        up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
+        return s.spend[rows] * self.ladder.spend[s.stage[rows]] * growth * up
+
+    def purchase(self, rows: np.ndarray, t: np.ndarray, evaluate_transitions: bool = True,
+                 basket: float | np.ndarray = 1.0, margin_share: float | None = None) -> None:
+        """One purchase and its service encounter for every row, at times ``t``."""
+        if rows.size == 0:
+            return
+        s, cfg, lad = self.s, self.cfg, self.ladder
+        sv = cfg.service
+        c = self.touch(rows)
+        s.t_buy[rows] = np.inf  # this purchase consumes the purchase clock
+        s.r_buy[rows] = 0.0
+        st = s.stage[rows]
+        sig = cfg.market.basket_noise
+        z = self.crng.normal(R.AMOUNT, rows, c)
+        amount = self.basket(rows, t) * basket * np.exp(sig * z - sig * sig / 2)
+        cents = np.maximum(to_cents(amount), 1)
+        self.books.sale(rows, t, cents, lad.service_cents[st], s.channel[rows], margin_share)
+        # service encounter
+        q = np.clip(sv.quality + self.quality_shift + s.service_boost[rows]
+                    + sv.quality_sd * self.crng.normal(R.QUALITY, rows, c), 0, 1)
+        sat = s.satisfaction[rows]
+        sat = sat + sv.satisfaction_learning * (q - sat)
+        bad = q < sv.bad_threshold
+        complain = bad & (self.crng.uniform(R.COMPLAINT, rows, c) < sv.complaint_prob)
+        sat = np.where(complain, sat - sv.complaint_penalty, sat)
+        s.satisfaction[rows] = np.clip(sat, 0, 1)
+        s.complaint_open[rows] = s.complaint_open[rows] | complain
+        s.n_complaints[rows] += complain
+        s.trust[rows] = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
+        target = 0.5 * s.satisfaction[rows] + 0.5 * s.trust[rows]
+        s.attitude[rows] += sv.attitude_learning * (target - s.attitude[rows])
+        last = s.last_purchase_at[rows]
+        decay = np.where(np.isnan(last), 0.0, np.exp(-(t - np.nan_to_num(last)) / sv.patronage_memory_days))
+        pat = s.patronage[rows] * decay
+        s.patronage[rows] = pat + sv.patronage_gain * (1 - pat)
+        s.last_purchase_at[rows] = t
+        s.n_purchases[rows] += 1
+        self.hooks.emit("purchase", rows, t)
+        hurt = bad
+        if bad.any():
+            self.hooks.emit("complaint", rows[complain], t[complain])  # e.g. service recovery
+            # a bad experience still unresolved (or never voiced) can send a customer down
+            hurt = bad & (s.complaint_open[rows] | ~complain)
+            self._tell(rows[hurt & (s.satisfaction[rows] < cfg.market.dissatisfied_below)])
+        moved = np.zeros(rows.size, bool)
+        if evaluate_transitions:
+            if hurt.any():
+                down = self.apply_transitions(rows[hurt], t[hurt], "bad_service")
+                moved[np.isin(rows, down)] = True
+            rest = ~moved
+            if rest.any():
+                up = self.apply_transitions(rows[rest], t[rest], "purchase")
+                moved[np.isin(rows, up)] = True
+        if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
+            # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
+            # purchase; the entry purchase (evaluate_transitions=False) starts the process alive.
+            alive = lad.role[s.stage[rows]] == CUSTOMER
+            drop = alive & (self.crng.uniform(R.DROPOUT, rows, c) < s.dropout[rows])
+            if drop.any():
+                self.move(rows[drop], lad.lost, t[drop])
+                moved |= drop
+        # the purchase clock was consumed: a fresh one; the hazard clock keeps its remaining hazard
+        self.set_clocks(rows[~moved], t[~moved])
+
+    # ------------------------------------------------------------------ other events
+    def stage_event(self, rows: np.ndarray, t: np.ndarray) -> None:
+        """The stage-hazard clock fired: conversion, defection or natural return."""
+        s = self.s
+        self.touch(rows)
+        s.t_move[rows] = np.inf  # the clock fired: its remaining hazard is spent
+        s.r_move[rows] = 0.0
+        role = self.ladder.role[s.stage[rows]]
+        for code, on, cause in ((LEAD, "conversion", None), (CUSTOMER, "defection", None),
+                                (LOST, "winback", "winback")):
+            m = role == code
+            if m.any():
+                moved = self.apply_transitions(rows[m], t[m], on, cause)
+                stay = ~np.isin(rows[m], moved)
+                if stay.any():  # clock fired but no transition applied (p < 1): draw the next one
+                    self.set_clocks(rows[m][stay], t[m][stay])
+
+    def expose(self, rows: np.ndarray, t: np.ndarray, parts: tuple[float, float, float]) -> None:
+        """Suspects reach their exposure threshold: attribute a cause, apply exposure transitions."""
+        s = self.s
+        c = self.touch(rows)
+        organic, ads, wom = parts
+        total = organic + ads + wom
+        u = self.crng.uniform(R.CAUSE, rows, c) * total
+        s.acquired_via[rows] = np.where(u < organic, CAUSE["organic"],
+                                        np.where(u < organic + ads, CAUSE["advertising"], CAUSE["word_of_mouth"]))
+        s.h_expose[rows] = np.inf
+        self.hooks.emit("exposure", rows, t)
+        moved = self.apply_transitions(rows, t, "exposure")
+        stay = ~np.isin(rows, moved)
+        if stay.any():  # exposure without a move (p < 1): wait for the next one
+            self.set_clocks(rows[stay], t[stay])
+
+    def process_rows(self, rows: np.ndarray, t0: float, t1: float, H0: float, H1: float,
+                     parts: tuple[float, float, float]) -> int:
+        """Handle every event of ``rows`` inside [t0, t1). Shared by both paths. Returns events."""
+        s = self.s
+        n_ev = 0
+        hrate = (H1 - H0) / (t1 - t0) if t1 > t0 else 0.0
+        exp = rows[s.h_expose[rows] <= H1]
+        if exp.size:
+            te = t0 + (s.h_expose[exp] - H0) / hrate if hrate > 0 else np.full(exp.size, t0)
+            self.expose(exp, np.clip(te, t0, t1), parts)
+            n_ev += exp.size
+        cand = rows[(s.t_buy[rows] < t1) | (s.t_move[rows] < t1)]
+        guard = 0
+        while cand.size:
+            tb, tm = s.t_buy[cand], s.t_move[cand]
+            first_move = tm <= tb
+            mv = cand[first_move & (tm < t1)]
+            if mv.size:
+                self.stage_event(mv, s.t_move[mv])
+            pb = cand[~first_move & (tb < t1)]
+            if pb.size:
+                self.purchase(pb, s.t_buy[pb].copy())
+            n_ev += mv.size + pb.size
+            cand = cand[(s.t_buy[cand] < t1) | (s.t_move[cand] < t1)]
+            guard += 1
+            if guard > 100_000:
+                raise RuntimeError("event loop did not settle inside a window; a rate is absurdly high")
+        return n_ev
+
+    def due(self, t1: float, H1: float) -> np.ndarray:
+        """Rows with an event due before ``t1`` (or an exposure threshold below ``H1``)."""
+        s = self.s
+        return np.flatnonzero((s.h_expose <= H1) | (s.t_buy < t1) | (s.t_move < t1))
+
+    def customer_days(self, now: float) -> float:
+        """Customer-days at risk of defection so far: finished spells plus the open ones."""
+        open_spells = self.s.customer_since[~np.isnan(self.s.customer_since)]
+        return self.at_risk_days + float((now - open_spells).sum())
+
+
+def _poisson_from_uniform(mean: float, u: np.ndarray) -> np.ndarray:
+    """Poisson(mean) draws by inverting the CDF at the uniforms ``u`` (counter-based, so CRN holds)."""
+    from scipy.stats import poisson
+    return poisson.ppf(u, mean).astype(np.int64)
