@@ -48,58 +48,43 @@ def same_day_collapsed(cid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.n
     return c[keep], t[order][keep]
 
 
-def engine_config(market: dict, ladder: dict, *, seed: int, replication: int, strategy: str = "none"):
+def engine_config(market: dict, ladder: dict, *, seed: int, replication: int, strategy: str = "none",
+                  crm: dict | None = None):
     """A validated run config: the project's defaults (``configs/config.yaml``) with the
-    calibrated market and ladder, no paired control, no progress bar, no output files."""
+    calibrated market and ladder, no paired control, no progress bar."""
     from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
 
     from ..config import CONFIG_DIR, validate
-    from omegaconf import OmegaConf
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
         c = compose("config", overrides=[f"strategy={strategy}"])
     d = OmegaConf.to_container(c, resolve=True)
     d.pop("hydra", None)
-    d["market"] = {k: v for k, v in market.items() if k in _engine_market_keys()}
+    d["market"] = dict(market)
     d["ladder"] = ladder
+    if crm:
+        d.setdefault("crm", {}).update(crm)
     d.update(seed=int(seed), replication=int(replication), paired_control=False)
     d["engine"]["progress"] = False
     return validate(d)
 
 
-def _engine_market_keys() -> set[str]:
-    from ..config import Market
-    return set(Market.model_fields)
-
-
-def build_engine_market(cfg, pop: pd.DataFrame):
-    """The engine's market with the real customers in its first rows. If the engine reads
-    ``market.population`` itself it has placed them already; otherwise they are placed here,
-    with the same function, from a stream of the run's own seed."""
-    from ..run import build
-    from .population import seed_rows
-    m = build(cfg, with_strategies=True, materialize=False)
-    if getattr(cfg.market, "population", None) is None:
-        g = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(cfg.replication, 13)))
-        roles = [s.role for s in cfg.ladder.stages]
-        rows = seed_rows(m.s, pop, m.stage_names, m.stage_names[roles.index("lost")], cfg.market.purchase.kind, g)
-        m.refresh(rows, 0.0)
-    return m
-
-
-def simulate_engine(market: dict, ladder: dict, pop: pd.DataFrame, *, replications: int, seed: int,
+def simulate_engine(market: dict, ladder: dict, pop_path, pop: pd.DataFrame, *, replications: int, seed: int,
                     n_weeks: int, progress: bool = True) -> dict:
-    """Run the engine ``replications`` times; per replication the weekly repeat transactions
-    (purchases of real customers, and of new customers after their first) and each real
-    customer's purchase count over the horizon."""
+    """Run the engine (no strategy) ``replications`` times from the population file
+    ``pop_path`` (``market.population``: the engine places the real customers itself); per
+    replication the weekly repeat transactions (purchases of real customers, and of new
+    customers after their first) and each real customer's purchase count over the horizon."""
     from tqdm.auto import tqdm
+
+    from ..run import build
     k = len(pop)
     weekly = np.zeros((replications, n_weeks))
     per_cust = np.zeros((replications, k))
     revenue = np.zeros(replications)
     for rep in tqdm(range(replications), desc="holdout simulation", unit="run", disable=not progress):
-        cfg = engine_config(market, ladder, seed=seed, replication=rep)
-        m = build_engine_market(cfg, pop)
-        m.run(progress=False)
+        cfg = engine_config({**market, "population": str(pop_path)}, ladder, seed=seed, replication=rep)
+        m = build(cfg, with_strategies=False, materialize=False).run(progress=False)
         cid, t, cents, _ = m.transactions()
         cid, t = same_day_collapsed(cid, t)
         new = cid >= k

@@ -74,8 +74,12 @@ def calibrated_ladder(rules: PlacementRules, arrivals: bool) -> dict:
     fa = {"first_time_buyer": "مشتری بالفعل با خرید آزمایشی", "repeat_buyer": "مشتری بالفعل با خرید مکرر",
           "client": "مشتری اصلی", "loyal": "مشتری وفادار"}
     en = {"first_time_buyer": "First-time buyer", "repeat_buyer": "Repeat buyer", "client": "Client", "loyal": "Loyal"}
+    # the firm's CRM view classes recorded customers by the same counts (crm_min_purchases)
+    mins = {"first_time_buyer": 1, "repeat_buyer": 2, "client": rules.client_min_purchases,
+            "loyal": rules.loyal_min_purchases}
     for nm in STEP_NAMES:
-        st.append({"name": nm, "en": en[nm], "fa": fa[nm], "role": "customer", "word_of_mouth": 1.0})
+        st.append({"name": nm, "en": en[nm], "fa": fa[nm], "role": "customer", "word_of_mouth": 1.0,
+                   "crm_min_purchases": mins[nm], "init": {"purchases": mins[nm]}})
     st.append({"name": "churned", "en": "Churned", "fa": "مشتری از دست رفته", "role": "lost", "word_of_mouth": 1.0})
     tr = []
     if arrivals:

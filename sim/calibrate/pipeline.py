@@ -118,9 +118,9 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
         "placement": {"rules": opts.rules.as_dict(), "described": opts.rules.describe(),
                       "counts": {k: int(v) for k, v in pd.Series(stages).value_counts().items()},
                       "expected_alive": float(pop["p_alive"].sum())},
-        "market": {"config": str(out / "market" / f"{MARKET_NAME}.yaml"), "population": str(pop_path),
-                   "days": horizon, "start_date": str(H.date()),
-                   "select_with": f"python -m sim --config-dir {out} market={MARKET_NAME}"},
+        "market": {"config": str(out / f"{MARKET_NAME}.yaml"), "market_config": str(out / "market" / f"{MARKET_NAME}.yaml"),
+                   "population": str(pop_path), "days": horizon, "start_date": str(H.date()),
+                   "select_with": f"python -m sim --config-dir {out} --config-name {MARKET_NAME}"},
     }
 
     # the model over the whole log, from each customer's birth (calibration fit and tracking)
@@ -145,10 +145,12 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
                          "actual": hist_act, "model": np.mean(hist_sim, axis=0)})
 
     holdout_df = cond = holdout_cum = None
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(pop_path, pop)
     if opts.holdout_start:
         step("simulate holdout")
         n_weeks = int(math.ceil(horizon / 7))
-        simr = HO.simulate_engine(market, ladder, pop, replications=opts.replications, seed=opts.seed,
+        simr = HO.simulate_engine(market, ladder, pop_path, pop, replications=opts.replications, seed=opts.seed,
                                   n_weeks=n_weeks, progress=opts.progress)
         hold_days = actual_days - H_day
         actual_w = HO.weekly_counts(hold_days, n_weeks)
@@ -175,9 +177,8 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
         bar.update(1)
 
     step("write report")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_parquet(pop_path, pop)
     atomic_write_text(out / "market" / f"{MARKET_NAME}.yaml", _market_yaml(market, ladder, result))
+    atomic_write_text(out / f"{MARKET_NAME}.yaml", _run_yaml(opts.rules, result))
     if holdout_df is not None:
         HO.write_csv(holdout_df, out / "holdout.csv")
     from .report import write_report
@@ -190,14 +191,30 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
 
 
 def _market_yaml(market: dict, ladder: dict, result: dict) -> str:
+    """``market/calibrated.yaml``: the market and its ladder (a ``_global_`` package, so that
+    selecting the market selects its ladder too)."""
     head = (f"# @package _global_\n"
             f"# Calibrated market from {result['log']['path']} (sha256 {result['log']['sha256'][:12]}),\n"
             f"# fitted on {result['calibration_period']['start']} .. {result['calibration_period']['end_exclusive']}"
-            f" (exclusive) by python -m sim.calibrate. Select it with:\n"
+            f" (exclusive) by python -m sim.calibrate. Run it with:\n"
             f"#   {result['market']['select_with']}\n"
             f"# Purchases: {result['purchase_model']['chosen']} (per-day rates); spend: Gamma-Gamma; arrivals: "
             f"{result['arrivals']['kind']}. Every figure comes from calibration.json.\n")
     return head + yaml.safe_dump({"market": market, "ladder": ladder}, sort_keys=False, allow_unicode=True)
+
+
+def _run_yaml(rules: PlacementRules, result: dict) -> str:
+    """``calibrated.yaml``: the project's config with the calibrated market, the firm's lapse
+    rule set to the placement's, and no fixed overheads (a log does not record them). A primary
+    config, so that its settings come after ``configs/config.yaml``'s own."""
+    return (f"# The project's run config with the market calibrated from {result['log']['path']}. Run it with:\n"
+            f"#   {result['market']['select_with']} [strategy=...] [other overrides]\n"
+            + yaml.safe_dump({
+                "defaults": ["config", {"override /market": MARKET_NAME}, "_self_"],
+                "crm": {"lapsed_after_days": float(rules.lapsed_days)},
+                "economics": {"fixed_cost_per_month": 0.0},
+            }, sort_keys=False)
+            + "# fixed_cost_per_month: a transaction log has no overheads; set yours to see the firm's operating profit\n")
 
 
 class CalibrationError(ValueError):

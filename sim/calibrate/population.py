@@ -98,10 +98,12 @@ def seed_rows(s, pop: pd.DataFrame, stage_names: list[str], lost_stage: str, kin
     from ..state import CAUSE, FOCAL
     k = len(pop)
     if k > s.n:
-        raise ValueError(f"the population has {k} customers but market.n_customers is {s.n}")
+        from ..config import ConfigError
+        raise ConfigError(f"market.population has {k} customers but market.n_customers is {s.n}")
     unknown = sorted(set(pop["stage_if_alive"]) - set(stage_names))
     if unknown:
-        raise ValueError(f"the population places customers on stages {unknown} that the ladder lacks "
+        from ..config import ConfigError
+        raise ConfigError(f"market.population places customers on stages {unknown} that the ladder lacks "
                          f"(stages: {stage_names})")
     rows = np.arange(k)
     col = {c: pop[c].to_numpy() for c in pop.columns}
@@ -122,6 +124,9 @@ def seed_rows(s, pop: pd.DataFrame, stage_names: list[str], lost_stage: str, kin
     s.firm[rows] = np.where(alive, FOCAL, 1 + g.integers(0, 2, k))
     s.churned_at[rows] = np.where(alive, np.nan, col["last_purchase_day"])
     s.first_churn_at[rows] = s.churned_at[rows]
+    s.customer_since[rows] = np.where(alive, 0.0, np.nan)   # spells at risk are counted from the start
+    s.revenue[rows] = np.rint(col["revenue"] * 100).astype(np.int64)   # the firm's records: the history
+    s.lead_at[rows] = np.nan
     s.h_expose[rows] = np.inf
     s.t_buy[rows] = np.inf
     s.r_buy[rows] = 0.0
