@@ -205,6 +205,11 @@ class Market(_Strict):
                                        "exp(-effect × share of non-customers told)")
     negative_wom_memory_days: float = Field(180.0, gt=0, le=3650, description="how long a story is retold")
     competitors: list[Competitor] = Field(min_length=2)
+    # a market calibrated from a transaction log (python -m sim.calibrate; README "Bring your own data")
+    population: str | None = Field(None, description="population.parquet written by sim.calibrate: its real "
+                                   "customers take the first rows, each carrying its history")
+    source: str | None = Field(None, description="the transaction log the market was calibrated from "
+                               "(named in the summary and the report)")
 
     @field_validator("start_date")
     @classmethod
@@ -212,6 +217,20 @@ class Market(_Strict):
         import datetime as dt
         dt.date.fromisoformat(v)
         return v
+
+    @model_validator(mode="after")
+    def _population_fits(self) -> "Market":
+        if self.population is None:
+            return self
+        import pyarrow.parquet as pq
+        try:
+            rows = pq.read_metadata(self.population).num_rows
+        except (OSError, ValueError) as e:
+            raise ValueError(f"market.population = {self.population!r}: cannot be read as Parquet ({e})") from None
+        if rows > self.n_customers:
+            raise ValueError(f"market.population holds {rows} customers but market.n_customers = "
+                             f"{self.n_customers}: it must be at least {rows}")
+        return self
 
 
 class Service(_Strict):

@@ -190,6 +190,7 @@ def summary(market) -> dict:
         "n_customers": market.n,
         "days": market.days,
         "start_date": market.cfg.market.start_date,
+        "calibrated_from": market.cfg.market.source,   # the transaction log of a calibrated market, else None
         "end_date": str(dt.date.fromisoformat(market.cfg.market.start_date) + dt.timedelta(days=market.days)),
         **pnl,
         "roi": None,  # defined once: against the paired no-action control (run.paired), else none
