@@ -43,10 +43,6 @@ def initial_choices() -> tuple[Settings, str]:
     return settings, locale
 
 
-def _fmt(cents: float) -> str:
-    return f"{cents / 100:+,.0f}"
-
-
 def compare_panel_html(session: Session, locale: str) -> str:
     """Side-by-side table of A and B now, and the difference A − B (read by the browser tests)."""
     import html
@@ -60,8 +56,8 @@ def compare_panel_html(session: Session, locale: str) -> str:
         ("defections", a.defections, b.defections, False),
     )
     body = "".join(
-        f"<tr data-row='{k}'><td>{html.escape(tx['cmp_' + k])}</td><td class='a'>{va:,.0f}</td>"
-        f"<td class='b'>{vb:,.0f}</td><td class='d'><b>{va - vb:+,.0f}</b></td></tr>"
+        f"<tr data-row='{k}'><td>{html.escape(tx['cmp_' + k])}</td><td class='a' dir='ltr'>{va:,.0f}</td>"
+        f"<td class='b' dir='ltr'>{vb:,.0f}</td><td class='d' dir='ltr'><b>{va - vb:+,.0f}</b></td></tr>"
         for k, va, vb, _ in rows)
     dp = a.profit_cents() - b.profit_cents()
     dc = customers_now(a) - customers_now(b)
@@ -73,7 +69,8 @@ def compare_panel_html(session: Session, locale: str) -> str:
         f"dir='{'rtl' if rtl else 'ltr'}' lang='{locale}' style='font-family:sans-serif;font-size:14px'>"
         "<style>#compare-panel td,#compare-panel th{padding:1px 8px;text-align:end}</style>"
         f"<b>{html.escape(tx['cmp_title'])}</b><br>"
-        f"<small>A: {html.escape(name(a.preset, locale))} · B: {html.escape(session.compare_label())}</small>"
+        f"<small>{tx['market_a']}: {html.escape(name(a.preset, locale))} · "
+        f"{tx['market_b']}: {html.escape(session.compare_label())}</small>"
         f"<table style='border-collapse:collapse;margin:4px 0'><tr><th></th><th>{tx['market_a']}</th>"
         f"<th>{tx['market_b']}</th><th>{tx['market_a']} − {tx['market_b']}</th></tr>{body}</table>"
         f"<div id='verdict'>{html.escape(verdict)}</div>"

@@ -48,14 +48,15 @@ def _customers(m) -> np.ndarray:
     return _series(m, "customers_focal")
 
 
-def ladder_xy(m, per_row: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Dot positions: one dot per customer (a Mesa agent's row), stacked in its stage's column."""
-    out = []
-    stage = m.s.stage
-    for k in range(m.n_stages):
-        i = np.arange(int(np.count_nonzero(stage == k)))
-        out.append((k * (per_row + 2) + i % per_row, i // per_row))
-    return out
+def ladder_xy(m, per_row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dot positions and stages: one dot per customer (a Mesa agent's row), stacked in its
+    stage's column, customers of a stage in row order."""
+    stage = m.s.stage.astype(np.int64)
+    order = np.argsort(stage, kind="stable")
+    st = stage[order]
+    first = np.searchsorted(st, np.arange(m.n_stages))
+    i = np.arange(st.size) - first[st]          # rank within the stage
+    return st * (per_row + 2) + i % per_row, i // per_row, st
 
 
 def pareto_curve(m) -> tuple[np.ndarray, np.ndarray, float]:
@@ -83,6 +84,7 @@ class Charts:
         a = pair.a
         self.labels = stage_labels(a, locale)
         self.per_row = max(5, int(np.ceil(np.sqrt(a.n / a.n_stages))))
+        self.colours = np.array([stage_colour(k) for k in range(a.n_stages)], dtype=object)
         self.figs = {k: _figure(getattr(self, "_build_" + k)(), widgets) for k in CHARTS}
         for f in self.figs.values():
             if isinstance(f, go.FigureWidget):
@@ -106,19 +108,22 @@ class Charts:
                                yanchor="bottom", font=dict(size=10, color=EVENT_COLOURS[kind]))
 
     def _build_ladder(self) -> go.Figure:
+        """One marker trace per market (colours per dot: fewer traces redraw faster), plus one
+        empty trace per stage for the legend."""
         from plotly.subplots import make_subplots
         a = self.pair.a
         fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.03,
                             subplot_titles=(self.tx["market_a"], self.tx["market_b"]))
         for col in (1, 2):
-            for k in range(a.n_stages):
-                fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name=self.labels[k], legendgroup=str(k),
-                                           showlegend=col == 1, marker=dict(size=5, color=stage_colour(k))),
-                              row=1, col=col)
+            fig.add_trace(go.Scatter(x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip",
+                                     marker=dict(size=5, color=[])), row=1, col=col)
+        for k in range(a.n_stages):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=self.labels[k],
+                                     marker=dict(size=8, color=stage_colour(k))), row=1, col=1)
         ticks = [k * (self.per_row + 2) + self.per_row / 2 - 0.5 for k in range(a.n_stages)]
         fig.update_xaxes(tickvals=ticks, ticktext=[str(k + 1) for k in range(a.n_stages)],
-                         title_text=self.tx["ch_ladder_x"], showgrid=False)
-        fig.update_yaxes(showticklabels=False, showgrid=False)
+                         title_text=self.tx["ch_ladder_x"], showgrid=False, zeroline=False)
+        fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
         return self._layout(fig, "", height=360)
 
     def _build_stages(self) -> go.Figure:
@@ -178,8 +183,8 @@ class Charts:
         t = _series(a, "t")
         with self._batch("ladder") as f:
             for j, m in enumerate((a, b)):
-                for k, (x, y) in enumerate(ladder_xy(m, self.per_row)):
-                    f.data[j * a.n_stages + k].update(x=x, y=y)
+                x, y, st = ladder_xy(m, self.per_row)
+                f.data[j].update(x=x, y=y, marker=dict(color=self.colours[st]))
             f.layout.title.text = tx["ch_ladder"].format(day=f"{a.now:.0f}")
         with self._batch("stages") as f:
             for k, nm in enumerate(a.stage_names):
@@ -201,7 +206,7 @@ class Charts:
         counts = np.bincount(quad, minlength=4)
         with self._batch("quad") as f:
             f.data[0].update(x=a.current_patronage(rows), y=a.s.attitude[rows],
-                             marker=dict(color=[stage_colour(k) for k in a.s.stage[rows]]))
+                             marker=dict(color=self.colours[a.s.stage[rows]]))
             for q in range(4):
                 f.layout.annotations[q].text = f"<b>{tx['q%d' % q]}</b><br>{counts[q]}"
             f.layout.title.text = tx["ch_quad"].format(n=rows.size)

@@ -287,12 +287,13 @@ def stage_panel_html(model: Market, locale: str | None = None, texts: dict | Non
     profit = model.profit_cents()
     roi = f"{profit / cost:.2f}" if cost > 0 else "–"
     money = "".join(
-        f"<tr><td>{html.escape(tx['kpi_' + k])}</td><td data-testid='kpi-{k}' style='text-align:right'>{v}</td></tr>"
+        f"<tr><td>{html.escape(tx['kpi_' + k])}</td><td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
         for k, v in (("revenue", _money(t["revenue"])), ("gross", _money(t["margin"])),
                      ("service", _money(t["service_cost"])),
                      ("marketing", _money(model.marketing_spend())),
                      ("profit", _money(profit)), ("ROI", roi)))
-    preset = getattr(model, "preset", "default")
+    from .texts import name
+    preset = name(getattr(model, "preset", "default"), locale)
     day = tx["day_of"].format(day=f"{model.now:.0f}", days=f"{model.days:g}")
     return (
         f"<div id='stage-panel' data-day='{model.now:.0f}' lang='{locale}' dir='{'rtl' if rtl else 'ltr'}' "
