@@ -255,8 +255,7 @@ def Board(session: Session, tick, loc: str, lesson: str, message: str):
         order = [focus] + [c for c in CHARTS if c != focus]
         figs = session.charts.figs
         with solara.Column(style={"direction": "ltr"}):
-            solara.display(figs[order[0]])
+            # the figure widgets themselves are the children: updated in place, never re-created
+            solara.Column(children=[figs[order[0]]])
             for i in range(1, len(order), 2):
-                with solara.Columns([1, 1]):
-                    for key in order[i:i + 2]:
-                        solara.display(figs[key])
+                solara.Columns([1, 1], children=[figs[key] for key in order[i:i + 2]])

@@ -84,7 +84,6 @@ class Charts:
         a = pair.a
         self.labels = stage_labels(a, locale)
         self.per_row = max(5, int(np.ceil(np.sqrt(a.n / a.n_stages))))
-        self.colours = np.array([stage_colour(k) for k in range(a.n_stages)], dtype=object)
         self.figs = {k: _figure(getattr(self, "_build_" + k)(), widgets) for k in CHARTS}
         for f in self.figs.values():
             if isinstance(f, go.FigureWidget):
@@ -116,7 +115,7 @@ class Charts:
                             subplot_titles=(self.tx["market_a"], self.tx["market_b"]))
         for col in (1, 2):
             fig.add_trace(go.Scatter(x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip",
-                                     marker=dict(size=5, color=[])), row=1, col=col)
+                                     marker=self._stage_marker(5)), row=1, col=col)
         for k in range(a.n_stages):
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=self.labels[k],
                                      marker=dict(size=8, color=stage_colour(k))), row=1, col=1)
@@ -125,6 +124,12 @@ class Charts:
                          title_text=self.tx["ch_ladder_x"], showgrid=False, zeroline=False)
         fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
         return self._layout(fig, "", height=360)
+
+    def _stage_marker(self, size: int) -> dict:
+        """Markers coloured by stage index (small integers travel as binary, unlike colour names)."""
+        n = self.pair.a.n_stages
+        scale = [[k / max(n - 1, 1), stage_colour(k)] for k in range(n)]
+        return dict(size=size, color=[], colorscale=scale, cmin=0, cmax=max(n - 1, 1), showscale=False)
 
     def _build_stages(self) -> go.Figure:
         fig = go.Figure([go.Scatter(x=[], y=[], name=self.labels[k], stackgroup="one", mode="lines",
@@ -156,8 +161,8 @@ class Charts:
         return self._layout(fig, self.tx["ch_diff"])
 
     def _build_quad(self) -> go.Figure:
-        fig = go.Figure([go.Scatter(x=[], y=[], mode="markers", showlegend=False,
-                                      marker=dict(size=6, opacity=0.8, color=[]))])
+        fig = go.Figure([go.Scatter(x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip",
+                                    marker={**self._stage_marker(6), "opacity": 0.8})])
         fig.add_hline(y=0.5, line=dict(color="grey", width=1))
         fig.add_vline(x=0.5, line=dict(color="grey", width=1))
         for q, (x, y) in enumerate(((0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))):
@@ -184,7 +189,7 @@ class Charts:
         with self._batch("ladder") as f:
             for j, m in enumerate((a, b)):
                 x, y, st = ladder_xy(m, self.per_row)
-                f.data[j].update(x=x, y=y, marker=dict(color=self.colours[st]))
+                f.data[j].update(x=x.astype(np.int16), y=y.astype(np.int16), marker=dict(color=st.astype(np.int8)))
             f.layout.title.text = tx["ch_ladder"].format(day=f"{a.now:.0f}")
         with self._batch("stages") as f:
             for k, nm in enumerate(a.stage_names):
@@ -206,7 +211,7 @@ class Charts:
         counts = np.bincount(quad, minlength=4)
         with self._batch("quad") as f:
             f.data[0].update(x=a.current_patronage(rows), y=a.s.attitude[rows],
-                             marker=dict(color=self.colours[a.s.stage[rows]]))
+                             marker=dict(color=a.s.stage[rows].astype(np.int8)))
             for q in range(4):
                 f.layout.annotations[q].text = f"<b>{tx['q%d' % q]}</b><br>{counts[q]}"
             f.layout.title.text = tx["ch_quad"].format(n=rows.size)
