@@ -27,6 +27,7 @@ UPDATE = os.environ.get("SIM_UPDATE_SCREENSHOT") == "1"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEW = {"width": 1500, "height": 1300}
+TALL = {"width": 1500, "height": 2050}   # the lesson / side-by-side / Persian page: every chart in view
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.environ.get("SIM_SKIP_BROWSER") == "1",
                                                    reason="SIM_SKIP_BROWSER=1")]
@@ -88,14 +89,23 @@ def browser():
             b.close()
 
 
-def _open(browser, url):
-    ctx = browser.new_context(viewport=VIEW)  # a new context: its own cookies, so its own session
+def _open(browser, url, viewport=VIEW):
+    ctx = browser.new_context(viewport=viewport)  # a new context: its own cookies, so its own session
     page = ctx.new_page()
     page.set_default_timeout(60_000)
     page.goto(url)
     page.wait_for_selector("#stage-counts td.stage-count")
     page.wait_for_selector(".js-plotly-plot .main-svg")
     return page
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    """One visitor's page, shared by the lesson, side-by-side and Persian tests (each starts by
+    choosing a lesson, which restarts its markets at day 0)."""
+    p = _open(browser, server[0], TALL)
+    yield p
+    p.context.close()
 
 
 def _day(page) -> int:
@@ -149,7 +159,7 @@ def test_two_sessions_are_independent(server, browser):
     assert _day(b) == 7 and _day(a) == 21                # nor A when B stepped
     # play runs one session on its own; pause stops it
     a.locator(".btn-play").click()
-    a.wait_for_function("() => +document.querySelector('#stage-panel').dataset.day >= 42")
+    a.wait_for_function("() => +document.querySelector('#stage-panel').dataset.day >= 35")
     a.locator(".btn-pause").click()
     a.locator(".btn-play").wait_for()
     a.wait_for_timeout(1500)  # a step already under way may still land
@@ -163,9 +173,8 @@ def test_two_sessions_are_independent(server, browser):
         p.context.close()
 
 
-def test_lesson_runs_from_start_to_finish(server, browser):
-    url, tmp, _ = server
-    page = _open(browser, url)
+def test_lesson_runs_from_start_to_finish(server, page):
+    tmp = server[1]
     _choose(page, "sel-lesson", "Service failure")
     page.wait_for_selector("#lesson-card[data-lesson='service_failure'][data-done='false']")
     card = page.locator("#lesson-card").inner_text()
@@ -183,33 +192,29 @@ def test_lesson_runs_from_start_to_finish(server, browser):
     assert int(cmp.get_attribute("data-customers-diff")) < 0   # the failure cost customers
     assert int(cmp.get_attribute("data-profit-diff")) < 0
     _shot(page, tmp, "lesson.png")
-    page.context.close()
 
 
-def test_side_by_side_shows_the_difference_after_a_campaign(server, browser):
-    url, tmp, _ = server
-    page = _open(browser, url)
+def test_side_by_side_shows_the_difference_after_a_campaign(server, page):
+    tmp = server[1]
     _choose(page, "sel-lesson", "The ladder")
     page.wait_for_selector("#lesson-card[data-lesson='ladder']")
     cmp = page.locator("#compare-panel")
     assert "no-action control" in cmp.inner_text()
-    _step(page, 12)                                      # day 84: campaigns start on day 91
-    assert _day(page) == 84
+    _step(page, 7)                                       # day 49: campaigns start on day 56
+    assert _day(page) == 49
     assert cmp.get_attribute("data-profit-diff") == "0" and cmp.get_attribute("data-customers-diff") == "0"
     assert "identical" in page.locator("#verdict").inner_text()
-    _step(page, 4)                                       # day 112: four weeks of campaigns
+    _step(page, 2)                                       # day 63: a week of campaigns
     assert int(cmp.get_attribute("data-customers-diff")) != 0
     assert int(cmp.get_attribute("data-profit-diff")) != 0
     assert "identical" not in page.locator("#verdict").inner_text()
     page.locator(".btn-end").click()
     _wait_day(page, 365)
     _shot(page, tmp, "side_by_side.png")
-    page.context.close()
 
 
-def test_persian_interface(server, browser):
-    url, tmp, _ = server
-    page = _open(browser, url)
+def test_persian_interface(server, page):
+    tmp = server[1]
     page.locator(".sel-lang button", has_text="fa").click()
     page.wait_for_selector("#app-title[lang='fa']")
     assert page.locator("#app-title").inner_text().startswith("نردبان وفاداری")
@@ -219,10 +224,9 @@ def test_persian_interface(server, browser):
     _choose(page, "sel-lesson", "دیک و باسو")
     page.wait_for_selector("#lesson-card[data-lesson='dick_basu'][lang='fa']")
     assert "پرسش برای کلاس" in page.locator("#lesson-card").inner_text()
-    _step(page, 4)
+    _step(page, 2)
     charts = " ".join(page.locator(".js-plotly-plot").all_inner_texts())
     for text in ("وفاداری دیک و باسو", "وفاداری کاذب", "روز", "سود الف − ب"):
         assert text in charts, text
     assert "Suspect" not in page.locator("#stage-counts").inner_text()
     _shot(page, tmp, "teaching_view_fa.png")
-    page.context.close()

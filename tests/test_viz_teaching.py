@@ -215,18 +215,18 @@ def test_lessons_are_complete_in_both_languages_and_run():
 
 
 def test_side_by_side_is_common_random_numbers():
-    """Lesson 1: campaigns start on day 91, so A equals its control exactly until then."""
+    """Lesson 1: campaigns start on day 56, so A equals its control exactly until then."""
     from sim.viz.lessons import BY_KEY
     from sim.viz.model import Pair
     p = Pair(BY_KEY["ladder"].settings)
-    assert p.events() == sorted((91.0, "campaign", n) for n in (
+    assert p.events() == sorted((56.0, "campaign", n) for n in (
         "churn_outreach", "cross_sell", "loyalty_programme", "mass_advertising", "targeted_acquisition"))
-    for _ in range(12):                                  # to day 84
+    for _ in range(7):                                   # to day 49
         p.step()
         assert p.a.profit_cents() == p.b.profit_cents()
         assert np.array_equal(p.a.s.stage, p.b.s.stage)
-    assert p.day == pytest.approx(84, abs=1e-6)
-    for _ in range(3):                                   # day 91: the campaigns start
+    assert p.day == pytest.approx(49, abs=1e-6)
+    for _ in range(3):                                   # day 56: the campaigns start
         p.step()
     assert p.a.marketing_spend() > 0 == p.b.marketing_spend()
     assert not np.array_equal(p.a.s.stage, p.b.s.stage)

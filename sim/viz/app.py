@@ -22,25 +22,33 @@ import solara
 from sim.viz.charts import CHARTS, Session
 from sim.viz.lessons import BY_KEY, LESSONS
 from sim.viz.model import (CONTROL, FROM_SCENARIO, LOCALES, RANGES, SCENARIOS, TEACHING_STRATEGIES, InputError,
-                           Settings, check_choice, customers_now, extra_overrides, stage_panel_html)
+                           Settings, check_choice, check_number, customers_now, extra_overrides,
+                           stage_panel_html)
 from sim.viz.texts import name, ui
 
 log = logging.getLogger("sim.viz")
-PLAY_INTERVAL_S = 0.25
+PLAY_INTERVAL_S = 0.5   # two steps a second: a year of weekly steps in about 26 s
 NO_LESSON = "(none)"
 
 
 def initial_choices() -> tuple[Settings, str]:
     """Starting settings and language from ``python -m sim.viz +scenario=... output.locale=...``
     (the operator's command line, checked at start-up; an unknown value falls back to the default)."""
-    settings, locale = Settings(), "en"
+    values, locale = {}, "en"
+    numeric = {"seed": "seed", "market.n_customers": "n_customers", "market.days": "days",
+               "engine.dt": "days_per_step"}
     for o in extra_overrides():
         key, _, val = o.partition("=")
         if key == "+scenario" and val in SCENARIOS:
-            settings = Settings(scenario=val)
+            values["scenario"] = val
         elif key == "output.locale" and val in LOCALES:
             locale = val
-    return settings, locale
+        elif key in numeric:
+            try:
+                values[numeric[key]] = check_number(numeric[key], float(val))
+            except (ValueError, InputError):
+                log.warning("ignoring %s=%s from the command line: out of the page's range", key, val)
+    return Settings(**values), locale
 
 
 def compare_panel_html(session: Session, locale: str) -> str:

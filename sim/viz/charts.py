@@ -91,8 +91,9 @@ class Charts:
         self.update()
 
     # ------------------------------------------------------------------ layout
-    def _layout(self, fig: go.Figure, title: str, height: int = 330) -> go.Figure:
+    def _layout(self, fig: go.Figure, title: str, height: int = 330, width: int = 520) -> go.Figure:
         fig.update_layout(title=dict(text=title, font=dict(size=14)), template="plotly_white", height=height,
+                          width=width,
                           margin=dict(l=55, r=20, t=45, b=40), font=dict(family=FONT),
                           legend=dict(font=dict(size=10)), uirevision="keep")
         return fig
@@ -123,7 +124,7 @@ class Charts:
         fig.update_xaxes(tickvals=ticks, ticktext=[str(k + 1) for k in range(a.n_stages)],
                          title_text=self.tx["ch_ladder_x"], showgrid=False, zeroline=False)
         fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-        return self._layout(fig, "", height=360)
+        return self._layout(fig, "", height=360, width=1050)
 
     def _stage_marker(self, size: int) -> dict:
         """Markers coloured by stage index (small integers travel as binary, unlike colour names)."""

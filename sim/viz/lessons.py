@@ -28,10 +28,10 @@ LESSONS: tuple[Lesson, ...] = (
             "explain": "Customers move up the loyalty ladder one step at a time: suspect → prospect → first-time "
                        "buyer → repeat buyer → client → loyal → advocate (source 000, after Jones). They do not "
                        "climb evenly: many buy once and never come back, many prospects never try. Here the firm "
-                       "does nothing for 13 weeks; on day 91 it starts advertising, acquisition, a loyalty "
+                       "does nothing for 8 weeks; on day 56 it starts advertising, acquisition, a loyalty "
                        "programme, churn outreach and cross-selling. Market B is the same market without them.",
             "watch": "The dots: which columns fill and which stay thin. The stage chart: the first-time band stays "
-                     "thin while repeat buyers and clients grow slowly. On day 91 (marked) A and B part; until "
+                     "thin while repeat buyers and clients grow slowly. On day 56 (marked) A and B part; until "
                      "then they are identical.",
             "question": "At which step do most customers stall, and what would you do at that step?"},
          "fa": {
@@ -39,10 +39,10 @@ LESSONS: tuple[Lesson, ...] = (
             "explain": "مشتریان پله‌پله از نردبان وفاداری بالا می‌روند: مشتری احتمالی ← مشتری بالقوه ← خرید "
                        "آزمایشی ← خرید مکرر ← مشتری اصلی ← وفادار ← حامی (سند ۰۰۰، به نقل از جونز). همه یکسان بالا "
                        "نمی‌روند: بسیاری یک بار می‌خرند و دیگر برنمی‌گردند و بسیاری از مشتریان بالقوه هرگز خرید "
-                       "آزمایشی نمی‌کنند. در این درس شرکت ۱۳ هفته کاری نمی‌کند؛ از روز ۹۱ تبلیغات، جذب، برنامهٔ "
+                       "آزمایشی نمی‌کنند. در این درس شرکت ۸ هفته کاری نمی‌کند؛ از روز ۵۶ تبلیغات، جذب، برنامهٔ "
                        "وفاداری، تماس پیش از ریزش و فروش متقابل را آغاز می‌کند. بازار ب همان بازار بدون آنهاست.",
             "watch": "نقطه‌ها: کدام ستون‌ها پر می‌شوند و کدام کم‌جمعیت می‌مانند. نمودار مراحل: نوار خرید آزمایشی "
-                     "باریک می‌ماند و خریداران مکرر و مشتریان اصلی آهسته زیاد می‌شوند. در روز ۹۱ (علامت‌گذاری‌شده) "
+                     "باریک می‌ماند و خریداران مکرر و مشتریان اصلی آهسته زیاد می‌شوند. در روز ۵۶ (علامت‌گذاری‌شده) "
                      "الف و ب از هم جدا می‌شوند؛ تا آن روز یکسان‌اند.",
             "question": "بیشتر مشتریان روی کدام پله می‌مانند و شما در آن پله چه می‌کنید؟"}}),
     Lesson(
