@@ -132,31 +132,34 @@ def _build_and_step():
         m.step()
 
 
-def test_no_attribute_shadows_the_installed_mesa_model():
+@pytest.fixture(scope="module")
+def assigned():
+    """Attribute names assigned on the markets, by file, while a session builds and steps."""
+    return _assigned_names(_build_and_step)
+
+
+def test_no_attribute_shadows_the_installed_mesa_model(assigned):
     reserved = _installed_mesa_names() - ALLOWED_OVERRIDES
     for cls in (TeachingMarket, Market):
         clash = set(vars(cls)) & reserved
         assert not clash, f"{cls.__name__} defines mesa.Model names {sorted(clash)}"
-    seen = _assigned_names(_build_and_step)
-    assigned = set().union(*seen.values())
-    assert "preset" in assigned and "cfg" in assigned   # the probe sees the subclasses' assignments
-    clash = assigned & reserved
-    assert not clash, f"assigned over mesa.Model attributes: {sorted(clash)} ({seen})"
+    names = set().union(*assigned.values())
+    assert "preset" in names and "cfg" in names   # the probe sees the subclasses' assignments
+    clash = names & reserved
+    assert not clash, f"assigned over mesa.Model attributes: {sorted(clash)} ({assigned})"
 
 
-def test_teaching_view_sets_no_attribute_of_newer_mesa():
+def test_teaching_view_sets_no_attribute_of_newer_mesa(assigned):
     viz = str(Path(__file__).resolve().parent.parent / "sim" / "viz")
-    seen = _assigned_names(_build_and_step)
-    mine = set().union(*(names for f, names in seen.items() if f.startswith(viz)))
+    mine = set().union(*(names for f, names in assigned.items() if f.startswith(viz)))
     clash = (mine | set(vars(TeachingMarket))) & (MESA_35_NAMES | _installed_mesa_names()) - ALLOWED_OVERRIDES
     assert not clash, sorted(clash)
 
 
 @pytest.mark.xfail(strict=True, reason="Market.advance sets self.time, which mesa.Model owns from Mesa 3.5 "
                                        "(sim/market.py, reported to the lead for issue 17)")
-def test_market_sets_no_attribute_of_newer_mesa():
-    seen = _assigned_names(_build_and_step)
-    assert not set().union(*seen.values()) & MESA_35_NAMES
+def test_market_sets_no_attribute_of_newer_mesa(assigned):
+    assert not set().union(*assigned.values()) & MESA_35_NAMES
 
 
 def test_app_drives_windows_without_mesa_step_wrapper():
@@ -170,12 +173,12 @@ def test_app_drives_windows_without_mesa_step_wrapper():
 def test_sessions_are_independent():
     from sim.viz.charts import Session
     from sim.viz.model import Settings
-    a, b = Session(Settings(n_customers=200), widgets=False), Session(Settings(n_customers=200), widgets=False)
+    a, b = Session(Settings(n_customers=100), widgets=False), Session(Settings(n_customers=100), widgets=False)
     assert a.pair.a is not b.pair.a and a.charts.figs["ladder"] is not b.charts.figs["ladder"]
     for _ in range(3):
         a.step()
     assert a.pair.day == pytest.approx(21, abs=1e-6) and b.pair.day < 1e-6
-    assert Session(Settings(n_customers=200), widgets=False).pair.day < 1e-6
+    assert Session(Settings(n_customers=100), widgets=False).pair.day < 1e-6
 
 
 def test_app_module_holds_no_model():

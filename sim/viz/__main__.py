@@ -1,8 +1,10 @@
 """``python -m sim.viz [--host H] [--port N] [hydra overrides...]``: serve the teaching view.
 
 Overrides are the command line's (``+scenario=bad_service_shock``, ``output.locale=fa``,
-``market.mean_spend=80``, ...): they set the app's starting scenario and locale and apply to
-every market it builds.
+``seed=3``, ``market.mean_spend=80``, ...): the scenario, language, seed, ``market.n_customers``,
+``market.days`` and ``engine.dt`` become the page's starting settings; the others apply to every
+market it builds. They come from the operator and are validated here; nothing a browser sends
+ever becomes an override unchecked (see ``sim.viz.model``).
 """
 from __future__ import annotations
 

@@ -51,6 +51,11 @@ def initial_choices() -> tuple[Settings, str]:
     return Settings(**values), locale
 
 
+def _num(text: str) -> str:
+    """A number kept left-to-right inside right-to-left text (so "+459" never reads "459+")."""
+    return f"<bdi dir='ltr' style='direction:ltr;unicode-bidi:isolate'>{text}</bdi>"
+
+
 def compare_panel_html(session: Session, locale: str) -> str:
     """Side-by-side table of A and B now, and the difference A − B (read by the browser tests)."""
     import html
@@ -64,8 +69,8 @@ def compare_panel_html(session: Session, locale: str) -> str:
         ("defections", a.defections, b.defections, False),
     )
     body = "".join(
-        f"<tr data-row='{k}'><td>{html.escape(tx['cmp_' + k])}</td><td class='a' dir='ltr'>{va:,.0f}</td>"
-        f"<td class='b' dir='ltr'>{vb:,.0f}</td><td class='d' dir='ltr'><b>{va - vb:+,.0f}</b></td></tr>"
+        f"<tr data-row='{k}'><td>{html.escape(tx['cmp_' + k])}</td><td class='a'>{_num(f'{va:,.0f}')}</td>"
+        f"<td class='b'>{_num(f'{vb:,.0f}')}</td><td class='d'><b>{_num(f'{va - vb:+,.0f}')}</b></td></tr>"
         for k, va, vb, _ in rows)
     dp = a.profit_cents() - b.profit_cents()
     dc = customers_now(a) - customers_now(b)
@@ -83,6 +88,15 @@ def compare_panel_html(session: Session, locale: str) -> str:
         f"<th>{tx['market_b']}</th><th>{tx['market_a']} − {tx['market_b']}</th></tr>{body}</table>"
         f"<div id='verdict'>{html.escape(verdict)}</div>"
         f"<small>{html.escape(tx['cmp_note'])}</small></div>")
+
+
+def chart_rows(focus: str) -> list[list[str]]:
+    """Chart layout: the lesson's chart first; the (wide) ladder chart on a row of its own."""
+    if focus == "ladder":
+        rest = [c for c in CHARTS if c != "ladder"]
+        return [["ladder"]] + [rest[i:i + 2] for i in range(0, len(rest), 2)]
+    rest = [c for c in CHARTS if c not in ("ladder", focus)]
+    return [[focus, rest[0]], ["ladder"]] + [rest[i:i + 2] for i in range(1, len(rest), 2)]
 
 
 def lesson_html(key: str, locale: str, finished: bool) -> str:
@@ -159,8 +173,8 @@ def Page():
         lesson.set(key)
         if key != NO_LESSON:
             base = BY_KEY[key].settings
-            rebuild(Settings(**{**base.__dict__, "n_customers": session.settings.n_customers,
-                                "days_per_step": session.settings.days_per_step}))
+            keep = {k: getattr(session.settings, k) for k in ("n_customers", "days_per_step", "seed")}
+            rebuild(Settings(**{**base.__dict__, **keep}))
 
     def choose_locale(value):
         try:
@@ -259,11 +273,11 @@ def Board(session: Session, tick, loc: str, lesson: str, message: str):
         with solara.Columns([1, 1]):
             solara.HTML(tag="div", unsafe_innerHTML=stage_panel_html(session.pair.a, loc, tx))
             solara.HTML(tag="div", unsafe_innerHTML=compare_panel_html(session, loc))
-        focus = BY_KEY[lesson].focus if lesson != NO_LESSON else CHARTS[0]
-        order = [focus] + [c for c in CHARTS if c != focus]
         figs = session.charts.figs
         with solara.Column(style={"direction": "ltr"}):
             # the figure widgets themselves are the children: updated in place, never re-created
-            solara.Column(children=[figs[order[0]]])
-            for i in range(1, len(order), 2):
-                solara.Columns([1, 1], children=[figs[key] for key in order[i:i + 2]])
+            for row in chart_rows(BY_KEY[lesson].focus if lesson != NO_LESSON else "ladder"):
+                if len(row) == 1:
+                    solara.Column(children=[figs[row[0]]])
+                else:
+                    solara.Columns([1, 1], children=[figs[key] for key in row])

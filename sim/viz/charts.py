@@ -101,8 +101,12 @@ class Charts:
     def _time_axis(self, fig: go.Figure, secondary: bool = False) -> None:
         days = self.pair.a.days
         fig.update_xaxes(range=[0, days], title_text=self.tx["day"])
+        grouped: dict[tuple[float, str], list[str]] = {}
         for day, kind, who in self.pair.events():
-            label = self.tx["ev_" + kind].format(name=name(who, self.locale))
+            grouped.setdefault((day, kind), []).append(who)
+        for (day, kind), who in sorted(grouped.items()):
+            label = (self.tx["ev_" + kind].format(name=name(who[0], self.locale)) if len(who) == 1
+                     else self.tx["ev_campaigns"].format(n=len(who)))
             fig.add_vline(x=day, line=dict(color=EVENT_COLOURS[kind], dash="dash", width=1.5))
             fig.add_annotation(x=day, y=1.0, yref="paper", text=label, showarrow=False, xanchor="left",
                                yanchor="bottom", font=dict(size=10, color=EVENT_COLOURS[kind]))

@@ -67,6 +67,7 @@ UI: dict[str, dict[str, str]] = {
         "ch_pareto_x": "share of buyers, most profitable first", "ch_pareto_y": "share of total customer profit",
         "day": "day",
         "ev_shock": "service failure", "ev_recovery": "quality recovers", "ev_campaign": "{name} starts",
+        "ev_campaigns": "{n} campaigns start",
     },
     "fa": {
         "title": "نردبان وفاداری مشتری: نمای آموزشی",
@@ -127,6 +128,7 @@ UI: dict[str, dict[str, str]] = {
         "ch_pareto_x": "سهم خریداران، از سودآورترین", "ch_pareto_y": "سهم از کل سود مشتریان",
         "day": "روز",
         "ev_shock": "افت خدمت", "ev_recovery": "بازگشت کیفیت", "ev_campaign": "شروع {name}",
+        "ev_campaigns": "شروع {n} کارزار",
     },
 }
 
