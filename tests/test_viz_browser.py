@@ -191,6 +191,13 @@ def test_lesson_runs_from_start_to_finish(server, page):
     cmp = page.locator("#compare-panel")
     assert int(cmp.get_attribute("data-customers-diff")) < 0   # the failure cost customers
     assert int(cmp.get_attribute("data-profit-diff")) < 0
+    # export: the time series of both markets as CSV, every chart as PNG from its toolbar
+    with page.expect_download() as dl:
+        page.locator(".sel-csv button").click()
+    csv = Path(dl.value.path()).read_text().splitlines()
+    assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54   # report days 0, 7, ..., 364, 365
+    page.locator(".js-plotly-plot").first.hover()
+    assert page.locator(".modebar-btn[data-title*='png']").count() >= 1
     _shot(page, tmp, "lesson.png")
 
 

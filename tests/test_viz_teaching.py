@@ -84,6 +84,19 @@ def test_hostile_value_from_the_page_is_refused_with_a_short_message(monkeypatch
     assert "refused browser value for strategy" in caplog.text
     sel[0].v_model = "../../../etc/passwd"
     assert SECRET not in " ".join(str(w.children) for w in rc.find(v.Alert).widgets)
+
+    # an engine error while stepping: a short message in the page, the traceback in the log
+    from sim.viz.charts import Session
+
+    def broken(self):
+        raise RuntimeError(f"engine detail {SECRET}")
+    monkeypatch.setattr(Session, "step", broken)
+    step = [w for w in rc.find(v.Btn).widgets if "btn-step" in (w.class_ or "")][0]
+    with caplog.at_level(logging.ERROR, logger="sim.viz"):
+        step.click()
+    text = " ".join(str(w.children) for w in rc.find(v.Alert).widgets)
+    assert "stopped with an error" in text and SECRET not in text and "RuntimeError" not in text
+    assert SECRET in caplog.text and "Traceback" in caplog.text
     rc.close()
 
 

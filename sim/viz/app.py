@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+import ipyvue
 import solara
+import traitlets
 
 from sim.viz.charts import CHARTS, Session
 from sim.viz.lessons import BY_KEY, LESSONS
@@ -27,8 +30,41 @@ from sim.viz.model import (CONTROL, FROM_SCENARIO, LOCALES, RANGES, SCENARIOS, T
 from sim.viz.texts import name, ui
 
 log = logging.getLogger("sim.viz")
-PLAY_INTERVAL_S = 0.5   # two steps a second: a year of weekly steps in about 26 s
+PLAY_INTERVAL_S = 0.3   # pause between steps once the browser has drawn the last one
 NO_LESSON = "(none)"
+
+
+class RenderAck(ipyvue.VueTemplate):
+    """Tells the server which step the browser has drawn, so play never runs ahead of a slow
+    browser (each step waits for the previous one to be on screen, or for a timeout)."""
+
+    template = traitlets.Unicode("""
+<template><span class="render-ack" :data-tick="tick"></span></template>
+<script>
+module.exports = {
+  watch: {tick(v) { this.$nextTick(() => requestAnimationFrame(() => this.rendered(v))); }},
+  mounted() { this.rendered(this.tick); },
+}
+</script>""").tag(sync=True)
+    tick = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.drawn = -1
+        self.changed = threading.Event()
+
+    def vue_rendered(self, data) -> None:
+        try:
+            self.drawn = int(data)
+        except (TypeError, ValueError):  # from the browser: only a number means anything
+            return
+        self.changed.set()
+
+    def wait_drawn(self, tick: int, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while self.drawn < tick and time.monotonic() < end:
+            self.changed.clear()
+            self.changed.wait(0.05)
 
 
 def initial_choices() -> tuple[Settings, str]:
@@ -130,6 +166,7 @@ def Page():
     locale = solara.use_reactive(start_locale)
     lesson = solara.use_reactive(NO_LESSON)
     tick = solara.use_memo(lambda: solara.reactive(0), [])  # read by Board only: a step re-renders the board
+    ack = solara.use_memo(RenderAck, [])
     playing = solara.use_reactive(False)
     message = solara.use_reactive("")
     version = solara.use_reactive(0)  # bumped by a rebuild: the sidebar shows the new settings
@@ -187,13 +224,24 @@ def Page():
         locale.set(value)
         bump()
 
+    def advance(how) -> bool:
+        """Run ``how`` (a step, or to the end); on an engine error, log it and say so briefly."""
+        try:
+            how()
+        except Exception:
+            log.exception("stepping the teaching markets failed (%r)", session.settings)
+            playing.set(False)
+            message.set(ui(locale.value)["step_failed"])
+            return False
+        return True
+
     def step():
-        session.step()
+        advance(session.step)
         bump()
 
     def to_end():
         playing.set(False)
-        session.run_to_end()
+        advance(session.run_to_end)
         bump()
 
     def restart():
@@ -204,8 +252,11 @@ def Page():
             if session.pair.finished:
                 playing.set(False)
                 return
-            session.step()
+            ok = advance(session.step)
             tick.set(tick.value + 1)
+            if not ok:
+                return
+            ack.wait_drawn(tick.value, timeout=10.0)   # never run ahead of the browser
             cancel.wait(PLAY_INTERVAL_S)
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
@@ -251,16 +302,17 @@ def Page():
                 lo, hi, _ = RANGES[key]
                 solara.SliderFloat(tx[key], value=min(max(current[key], lo), hi), min=lo, max=hi, step=step_size,
                                    on_value=set_value(key))
-            solara.FileDownload(session.csv_bytes, filename="teaching_timeseries.csv", label=tx["export_csv"])
+            with solara.Div(classes=["sel-csv"]):
+                solara.FileDownload(session.csv_bytes, filename="teaching_timeseries.csv", label=tx["export_csv"])
             solara.HTML(tag="small", unsafe_innerHTML=tx["export_note"])
 
-    Board(session, tick, loc, lesson.value, message.value)
+    Board(session, tick, ack, loc, lesson.value, message.value)
 
 
 @solara.component
-def Board(session: Session, tick, loc: str, lesson: str, message: str):
+def Board(session: Session, tick, ack: RenderAck, loc: str, lesson: str, message: str):
     """Lesson card, the two panels and the charts; re-rendered on every step (reads ``tick``)."""
-    _ = tick.value
+    ack.tick = tick.value   # sent after this step's chart updates: the browser acks once it drew them
     tx = ui(loc)
     rtl = {"direction": "rtl", "text-align": "right"} if loc == "fa" else {}
     with solara.Column(style={**rtl, "padding": "0 8px"}):
@@ -274,6 +326,7 @@ def Board(session: Session, tick, loc: str, lesson: str, message: str):
             solara.HTML(tag="div", unsafe_innerHTML=stage_panel_html(session.pair.a, loc, tx))
             solara.HTML(tag="div", unsafe_innerHTML=compare_panel_html(session, loc))
         figs = session.charts.figs
+        solara.Column(children=[ack])
         with solara.Column(style={"direction": "ltr"}):
             # the figure widgets themselves are the children: updated in place, never re-created
             for row in chart_rows(BY_KEY[lesson].focus if lesson != NO_LESSON else "ladder"):
