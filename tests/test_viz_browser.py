@@ -197,7 +197,8 @@ def test_lesson_runs_from_start_to_finish(server, page):
     csv = Path(dl.value.path()).read_text().splitlines()
     assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54   # report days 0, 7, ..., 364, 365
     page.locator(".js-plotly-plot").first.hover()
-    assert page.locator(".modebar-btn[data-title*='png']").count() >= 1
+    titles = page.eval_on_selector_all(".modebar-btn", "bs => bs.map(b => b.getAttribute('data-title'))")
+    assert "Download plot as a PNG" in titles and not any("Share" in t for t in titles), titles
     _shot(page, tmp, "lesson.png")
 
 

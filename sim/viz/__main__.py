@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no phoning home from a classroom
     app = Path(__file__).with_name("app.py")
     exe = Path(sys.executable).with_name("solara")
-    cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
+    # --no-check-version: solara would otherwise ask pypi.org for its latest version at start-up
+    cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open",
+           "--no-check-version"]
     os.execvpe(cmd[0], cmd, env)
 
 

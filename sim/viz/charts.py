@@ -87,7 +87,9 @@ class Charts:
         self.figs = {k: _figure(getattr(self, "_build_" + k)(), widgets) for k in CHARTS}
         for f in self.figs.values():
             if isinstance(f, go.FigureWidget):
-                f._config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+                # PNG download from the toolbar (drawn in the browser: works offline); no cloud buttons
+                f._config = {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False,
+                             "toImageButtonOptions": {"format": "png", "scale": 2}}
         self.update()
 
     # ------------------------------------------------------------------ layout
