@@ -196,10 +196,10 @@ def test_lesson_runs_from_start_to_finish(server, page):
         page.locator(".sel-csv button").click()
     csv = Path(dl.value.path()).read_text().splitlines()
     assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54   # report days 0, 7, ..., 364, 365
+    _shot(page, tmp, "lesson.png")
     page.locator(".js-plotly-plot").first.hover()
     titles = page.eval_on_selector_all(".modebar-btn", "bs => bs.map(b => b.getAttribute('data-title'))")
     assert "Download plot as a PNG" in titles and not any("Share" in t for t in titles), titles
-    _shot(page, tmp, "lesson.png")
 
 
 def test_side_by_side_shows_the_difference_after_a_campaign(server, page):
@@ -237,4 +237,6 @@ def test_persian_interface(server, page):
     for text in ("وفاداری دیک و باسو", "وفاداری کاذب", "روز", "سود الف − ب"):
         assert text in charts, text
     assert "Suspect" not in page.locator("#stage-counts").inner_text()
+    page.locator(".btn-end").click()
+    _wait_day(page, 365)
     _shot(page, tmp, "teaching_view_fa.png")
