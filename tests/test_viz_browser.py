@@ -138,6 +138,7 @@ def _choose(page, select_class: str, option: str) -> None:
 def _shot(page, tmp: Path, name: str) -> Path:
     path = ROOT / "docs" / name if UPDATE else tmp / name
     page.wait_for_timeout(700)  # let the last figures paint
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollLeft) e.scrollLeft = 0; })")
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     return path

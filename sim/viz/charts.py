@@ -93,7 +93,7 @@ class Charts:
         self.update()
 
     # ------------------------------------------------------------------ layout
-    def _layout(self, fig: go.Figure, title: str, height: int = 330, width: int = 500) -> go.Figure:
+    def _layout(self, fig: go.Figure, title: str, height: int = 330, width: int = 480) -> go.Figure:
         fig.update_layout(title=dict(text=title, font=dict(size=14)), template="plotly_white", height=height,
                           width=width,
                           margin=dict(l=55, r=20, t=45, b=40), font=dict(family=FONT),
@@ -130,7 +130,7 @@ class Charts:
         fig.update_xaxes(tickvals=ticks, ticktext=[str(k + 1) for k in range(a.n_stages)],
                          title_text=self.tx["ch_ladder_x"], showgrid=False, zeroline=False)
         fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-        return self._layout(fig, "", height=360, width=1010)
+        return self._layout(fig, "", height=360, width=960)
 
     def _stage_marker(self, size: int) -> dict:
         """Markers coloured by stage index (small integers travel as binary, unlike colour names)."""
