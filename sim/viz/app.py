@@ -155,7 +155,7 @@ def _select(label: str, value: str, items: list[tuple[str, str]], on_value, cls:
     """A select whose shown text differs from the value it sends (the value is an allow-listed key)."""
     return solara.v.Select(label=label, v_model=value, items=[{"text": t, "value": k} for k, t in items],
                            on_v_model=on_value, dense=True, hide_details=True, class_=cls,
-                           style_="margin-bottom:12px")
+                           style_="margin-bottom:12px;max-width:360px")
 
 
 @solara.component
@@ -267,7 +267,8 @@ def Page():
     rtl = {"direction": "rtl", "text-align": "right"} if loc == "fa" else {}
     solara.Title(tx["title"])
     with solara.Sidebar():
-        with solara.Column(style=rtl):
+        # a long lesson title must not widen the sidebar over the page
+        with solara.Column(style={**rtl, "max-width": "370px", "overflow-x": "hidden"}):
             solara.ToggleButtonsSingle(value=loc, values=list(LOCALES), on_value=choose_locale, classes=["sel-lang"])
             _select(tx["lesson"], lesson.value,
                     [(NO_LESSON, tx["free_play"])] + [(les.key, les.text[loc]["title"]) for les in LESSONS],
