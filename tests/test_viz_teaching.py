@@ -169,8 +169,6 @@ def test_teaching_view_sets_no_attribute_of_newer_mesa(assigned):
     assert not clash, sorted(clash)
 
 
-@pytest.mark.xfail(strict=True, reason="Market.advance sets self.time, which mesa.Model owns from Mesa 3.5 "
-                                       "(sim/market.py, reported to the lead for issue 17)")
 def test_market_sets_no_attribute_of_newer_mesa(assigned):
     assert not set().union(*assigned.values()) & MESA_35_NAMES
 
