@@ -271,7 +271,7 @@ def test_charts_show_the_markets_and_speak_persian():
 
     def profit(ts):
         return (ts.cum_margin_cents - ts.cum_service_cost_cents - ts.cum_contact_cost_cents
-                - ts.cum_other_spend_cents).to_numpy() / 100
+                - ts.cum_offer_cost_cents - ts.cum_other_spend_cents - ts.cum_fixed_cost_cents).to_numpy() / 100
     assert len(d[0].y) == len(ts_a) == 13
     assert np.allclose(d[0].y, profit(ts_a) - profit(ts_b)) and d[0].y[-1] != 0
     assert np.array_equal(d[1].y, ts_a.customers_focal - ts_b.customers_focal)

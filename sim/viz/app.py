@@ -112,6 +112,8 @@ def compare_panel_html(session: Session, locale: str) -> str:
     dc = customers_now(a) - customers_now(b)
     verdict = (tx["verdict_same"] if dp == 0 else
                (tx["verdict_pays"] if dp > 0 else tx["verdict_costs"]).format(x=f"{abs(dp) / 100:,.0f}"))
+    dm = a.marketing_spend() - b.marketing_spend()
+    roi = f"<div id='roi-vs-b'>{html.escape(tx['roi_line'].format(roi=f'{dp / dm:.2f}'))}</div>" if dm > 0 else ""
     rtl = locale == "fa"
     return (
         f"<div id='compare-panel' data-day='{a.now:.0f}' data-profit-diff='{dp}' data-customers-diff='{dc}' "
@@ -122,7 +124,7 @@ def compare_panel_html(session: Session, locale: str) -> str:
         f"{tx['market_b']}: {html.escape(session.compare_label())}</small>"
         f"<table style='border-collapse:collapse;margin:4px 0'><tr><th></th><th>{tx['market_a']}</th>"
         f"<th>{tx['market_b']}</th><th>{tx['market_a']} − {tx['market_b']}</th></tr>{body}</table>"
-        f"<div id='verdict'>{html.escape(verdict)}</div>"
+        f"<div id='verdict'>{html.escape(verdict)}</div>{roi}"
         f"<small>{html.escape(tx['cmp_note'])}</small></div>")
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import metrics
+from ..metrics import cumulative_money
 from ..report import stage_labels
 from .model import CONTROL, Pair, Settings, stage_colour
 from .texts import name, ui
@@ -39,9 +40,7 @@ def _series(m, key: str) -> np.ndarray:
 
 
 def _profit(m) -> np.ndarray:
-    mv = m.datacollector.model_vars
-    return (np.asarray(mv["cum_margin_cents"], float) - np.asarray(mv["cum_service_cost_cents"], float)
-            - np.asarray(mv["cum_contact_cost_cents"], float) - np.asarray(mv["cum_other_spend_cents"], float)) / 100
+    return cumulative_money(m.datacollector.model_vars)["profit"]
 
 
 def _customers(m) -> np.ndarray:
@@ -204,10 +203,8 @@ class Charts:
                 f.data[k].update(x=t, y=_series(a, "stage_" + nm))
         pa, pb = _profit(a), _profit(b)
         with self._batch("money") as f:
-            mv = a.datacollector.model_vars
             f.data[0].update(x=t, y=_series(a, "cum_revenue_cents") / 100)
-            f.data[1].update(x=t, y=(np.asarray(mv["cum_contact_cost_cents"], float)
-                                     + np.asarray(mv["cum_other_spend_cents"], float)) / 100)
+            f.data[1].update(x=t, y=cumulative_money(a.datacollector.model_vars)["marketing_spend"])
             f.data[2].update(x=t, y=pa)
             f.data[3].update(x=_series(b, "t"), y=pb)
         n = min(pa.size, pb.size)

@@ -19,6 +19,8 @@ drives it from its own ``Model.time``) and sets no attribute that ``mesa.Model``
 """
 from __future__ import annotations
 
+import functools
+
 import html
 import math
 import os
@@ -99,6 +101,13 @@ def extra_overrides() -> list[str]:
     return shlex.split(os.environ.get(ENV_OVERRIDES, ""))
 
 
+@functools.cache
+def _default_size_and_overheads() -> tuple[int, float]:
+    """The default market's size and fixed overheads (read once from the project's config)."""
+    cfg = load([])
+    return cfg.market.n_customers, cfg.economics.fixed_cost_per_month
+
+
 def teaching_overrides(*, scenario: str = "default", strategy: str = FROM_SCENARIO, locale: str = "en",
                        n_customers: int = 400, days: int = 365, days_per_step: int = 7,
                        service_quality: float | None = None, innovation: float | None = None,
@@ -123,8 +132,11 @@ def teaching_overrides(*, scenario: str = "default", strategy: str = FROM_SCENAR
     if strategy != FROM_SCENARIO:
         ov.append(f"strategy={strategy}")
     n, dt = nums["n_customers"], nums["days_per_step"]
+    base_n, base_fixed = _default_size_and_overheads()
     ov += [
         f"market.n_customers={n}", f"market.days={nums['days']}",
+        # overheads scale with the classroom market, so its operating margin is the default market's
+        f"economics.fixed_cost_per_month={base_fixed * n / base_n:.2f}",
         f"engine.dt={dt}", f"engine.report_every={dt}", f"engine.agents_max={n}", "engine.progress=false",
         f"output.locale={locale}", f"seed={nums['seed']}",
     ]
@@ -283,15 +295,12 @@ def stage_panel_html(model: Market, locale: str | None = None, texts: dict | Non
         f"<td class='stage-count' data-testid='count-{name}' style='text-align:right'>{int(c)}</td></tr>"
         for k, (name, c) in enumerate(zip(model.stage_names, counts)))
     t = model.totals
-    cost = t["service_cost"] + model.marketing_spend()
-    profit = model.profit_cents()
-    roi = f"{profit / cost:.2f}" if cost > 0 else "–"
     money = "".join(
         f"<tr><td>{html.escape(tx['kpi_' + k])}</td><td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
         for k, v in (("revenue", _money(t["revenue"])), ("gross", _money(t["margin"])),
                      ("service", _money(t["service_cost"])),
                      ("marketing", _money(model.marketing_spend())),
-                     ("profit", _money(profit)), ("ROI", roi)))
+                     ("fixed", _money(t["fixed_cost"])), ("profit", _money(model.profit_cents()))))
     from .texts import name
     preset = name(getattr(model, "preset", "default"), locale)
     day = tx["day_of"].format(day=f"{model.now:.0f}", days=f"{model.days:g}")
