@@ -68,7 +68,8 @@ def main(cfg: DictConfig) -> float | None:
         return objective(done, opts)
     clear_failure(out_dir)
     try:
-        summary = run(scfg, out_dir)
+        cache = Path(HydraConfig.get().sweep.dir) / ".control_cache" if multirun else None
+        summary = run(scfg, out_dir, control_cache=cache)
     except ConfigError as e:
         _config_error(e, multirun, out_dir)
     except Exception as e:

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import metrics
 from .config import SimConfig, validate
+from .control_cache import shared_control
 from .market import Market
 from .outputs import SUMMARY, atomic_write_json, finished_summary, write_outputs
 from .strategies import build_strategies
@@ -86,8 +87,12 @@ def paired(treated: dict, control: dict) -> dict:
     }
 
 
-def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None) -> dict:
+def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None,
+        control_cache: str | os.PathLike | None = None) -> dict:
     """Validate, simulate (treated, then the paired control), write every output, return the summary.
+
+    The paired control is shared through ``control_cache`` (or ``$SIM_CONTROL_CACHE``) when given:
+    computed once per market and seed, byte-identical to computing it (see :mod:`sim.control_cache`).
 
     The summary (``summary.json``) is written last and atomically: its presence marks a
     finished run; an interrupted run leaves no summary (and no half-written file).
@@ -102,11 +107,13 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
     summ = metrics.summary(market)
     summ["holdout"] = _holdout_estimates(market)
     if cfg.paired_control and any(not s.environment for s in market.strategies):
-        ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
-        control_summary = metrics.summary(ctrl)
+        def compute_control():
+            ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
+            return metrics.summary(ctrl), metrics.timeseries(ctrl)
+
+        control_summary, control_ts = shared_control(cfg, compute_control, control_cache)
         summ["paired"] = paired(summ, control_summary)
         summ["roi"] = summ["paired"]["roi_vs_control"]
-        control_ts = metrics.timeseries(ctrl)
     else:
         control_ts = None
     summ["seed"] = {
