@@ -102,20 +102,22 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    market = build(cfg)
-    market.run(progress=progress, desc="treated")
-    summ = metrics.summary(market)
-    summ["holdout"] = _holdout_estimates(market)
-    if cfg.paired_control and any(not s.environment for s in market.strategies):
+    control_summary = control_ts = None
+    if cfg.paired_control and any(not s.environment for s in strategies_for(cfg)):
+        # the control runs first and only its summary and time series are kept, so its market
+        # and the treated one (with its transaction log) are never in memory together
         def compute_control():
             ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
             return metrics.summary(ctrl), metrics.timeseries(ctrl)
 
         control_summary, control_ts = shared_control(cfg, compute_control, control_cache)
+    market = build(cfg)
+    market.run(progress=progress, desc="treated")
+    summ = metrics.summary(market)
+    summ["holdout"] = _holdout_estimates(market)
+    if control_summary is not None:
         summ["paired"] = paired(summ, control_summary)
         summ["roi"] = summ["paired"]["roi_vs_control"]
-    else:
-        control_ts = None
     summ["seed"] = {
         "seed": cfg.seed, "replication": cfg.replication,
         "entropy": int(market.seed_seq.entropy), "spawn_key": list(market.seed_seq.spawn_key),
