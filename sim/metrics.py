@@ -24,10 +24,19 @@ def make_datacollector(market) -> mesa.DataCollector:
     rep["cum_acquisitions"] = lambda m: int(m.acquisitions)
     rep["customers_focal"] = lambda m: int(np.count_nonzero(m.role[m.s.stage] == 2))
     rep["exposure_hazard"] = lambda m: float(sum(m.exposure_hazard()))
+    memo: dict = {}
+
+    def quadrant_counts(m) -> np.ndarray:
+        """The four quadrant counts of the focal customers, computed once per report."""
+        key = (id(m), len(m._report_times))
+        if memo.get("key") != key:
+            memo["key"] = key
+            memo["counts"] = np.bincount(m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)),
+                                         minlength=len(QUADRANTS))
+        return memo["counts"]
+
     for q, name in enumerate(QUADRANTS):
-        rep["quadrant_" + name.replace(" ", "_")] = (
-            lambda qq: lambda m: int(np.count_nonzero(
-                m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)) == qq)))(q)
+        rep["quadrant_" + name.replace(" ", "_")] = (lambda qq: lambda m: int(quadrant_counts(m)[qq]))(q)
     for st in market.strategies:
         if hasattr(st, "ledger"):  # firm strategies (market events spend nothing)
             rep[f"spend_{st.name}_cents"] = (lambda ss: lambda m: int(ss.ledger.spent))(st)
