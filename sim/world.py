@@ -59,6 +59,7 @@ class World:
         # due lists per window (sim.calendar); None: find due customers by scanning every clock
         self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days)
         self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
+        self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
 
     # ------------------------------------------------------------------ rates & clocks
     def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
@@ -72,7 +73,9 @@ class World:
         mk = self.cfg.market
         if mk.negative_wom_effect <= 0 or self.neg_told <= 0:
             return 1.0
-        outside = np.count_nonzero(self.ladder.role[self.s.stage] <= LEAD)
+        if self._outside is None:  # kept up to date by move(), the only writer of stages after day 0
+            self._outside = int(np.count_nonzero(self.ladder.role[self.s.stage] <= LEAD))
+        outside = self._outside
         share = min(1.0, self.neg_told / max(outside, 1))
         return float(np.exp(-mk.negative_wom_effect * share))
 
@@ -179,6 +182,8 @@ class World:
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
         role_to, role_from = lad.role[to], lad.role[frm]
+        if self._outside is not None:
+            self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
         if leave.any():  # a spell as a focal customer ends: customer-days at risk of defection
             self.at_risk_days += float((t[leave] - s.customer_since[rows[leave]]).sum())
