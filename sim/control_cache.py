@@ -13,6 +13,7 @@ in multirun mode); ``SIM_CONTROL_CACHE`` names one for any run.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -41,10 +42,20 @@ def control_config(cfg) -> dict:
     return d
 
 
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of the package's source, so a control cached by other model code is never reused."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def control_key(cfg) -> str:
-    """Hash of the control's config (and of the package version and cache format)."""
-    from . import __version__
-    blob = json.dumps({"format": FORMAT, "version": __version__, "config": control_config(cfg)},
+    """Hash of the control's config (and of the package's source and the cache format)."""
+    blob = json.dumps({"format": FORMAT, "code": code_version(), "config": control_config(cfg)},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
