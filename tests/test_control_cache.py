@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim import control_cache as cc, metrics
+from sim import control_cache as cc
+from sim import metrics
 from sim.run import run
 
 SMALL = ["market.n_customers=400", "market.days=60", "engine.progress=false", "output.report=false",
