@@ -87,7 +87,8 @@ def _run_in(out_dir: str, scfg, opts: dict, multirun: bool) -> float | None:
         return objective(done, opts)
     clear_failure(out_dir)
     try:
-        summary = run(scfg, out_dir, overrides=list(HydraConfig.get().overrides.task))
+        cache = Path(HydraConfig.get().sweep.dir) / ".control_cache" if multirun else None
+        summary = run(scfg, out_dir, overrides=list(HydraConfig.get().overrides.task), control_cache=cache)
     except ConfigError as e:
         _config_error(e, multirun, out_dir)
     except Exception as e:

@@ -49,6 +49,8 @@ class Market(mesa.Model):
         self.books = Books(self.s, cfg.economics.annual_discount_rate, cfg.economics.margin)
         self.hooks = Hooks(HOOKS)
         self.world = World(cfg, self.ladder, self.s, self.crng, self.books, self.hooks)
+        if self.mode == "agents":  # every agent checks its own clocks: no due lists
+            self.world.calendar = None
         init_population(cfg, self.ladder, self.s, np.random.default_rng(init_ss),
                         self.world.channel_pref_share, self.world.competitor_weights)
         self.world.set_clocks(np.arange(self.n), 0.0)

@@ -34,10 +34,19 @@ def make_datacollector(market) -> mesa.DataCollector:
     rep["cum_acquisitions"] = lambda m: int(m.acquisitions)
     rep["customers_focal"] = lambda m: int(np.count_nonzero(m.role[m.s.stage] == 2))
     rep["exposure_hazard"] = lambda m: float(sum(m.exposure_hazard()))
+    memo: dict = {}
+
+    def quadrant_counts(m) -> np.ndarray:
+        """The four quadrant counts of the focal customers, computed once per report."""
+        key = (id(m), len(m._report_times))
+        if memo.get("key") != key:
+            memo["key"] = key
+            memo["counts"] = np.bincount(m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)),
+                                         minlength=len(QUADRANTS))
+        return memo["counts"]
+
     for q, name in enumerate(QUADRANTS):
-        rep["quadrant_" + name.replace(" ", "_")] = (
-            lambda qq: lambda m: int(np.count_nonzero(
-                m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)) == qq)))(q)
+        rep["quadrant_" + name.replace(" ", "_")] = (lambda qq: lambda m: int(quadrant_counts(m)[qq]))(q)
     for st in market.strategies:
         if hasattr(st, "ledger"):  # firm strategies (market events spend nothing)
             rep[f"spend_{st.name}_cents"] = (lambda ss: lambda m: int(ss.ledger.spent))(st)
@@ -79,17 +88,33 @@ def flows(market) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["t", "from_stage", "to_stage", "count"])
 
 
+def _categorical(codes: np.ndarray, categories) -> pd.Categorical:
+    """A categorical straight from integer codes (no strings built for a million rows)."""
+    return pd.Categorical.from_codes(codes, categories=list(categories))
+
+
+def days_to_datetime(start: str, t: np.ndarray) -> np.ndarray:
+    """``start + t`` days as datetime64[ns], vectorised; the very same nanoseconds as
+    ``pd.Timestamp(start) + pd.to_timedelta(t, unit="D")`` (whole days plus the fraction rounded
+    to 13 decimals, as pandas does), without pandas' per-element conversion."""
+    t = np.asarray(t, float)
+    origin = np.datetime64(pd.Timestamp(start).as_unit("ns").value, "ns")
+    if t.size == 0 or not np.isfinite(t).all() or (t < 0).any():
+        return (pd.Timestamp(start) + pd.to_timedelta(t, unit="D")).values
+    whole = t.astype(np.int64)
+    ns = whole * np.int64(86_400 * 10**9) + (np.round(t - whole, 13) * (86_400 * 10**9)).astype(np.int64)
+    return origin + ns.astype("timedelta64[ns]")
+
+
 def customers(market) -> pd.DataFrame:
+    """One row per customer (the table is built column by column, categoricals from codes)."""
     s, m = market.s, market
-    stage = np.asarray(m.stage_names)[s.stage]
-    quad = np.asarray(QUADRANTS)[m.loyalty_quadrant()]
-    df = pd.DataFrame({
+    cols = {
         "customer_id": np.arange(m.n),
-        "stage": pd.Categorical(stage, categories=m.stage_names),
+        "stage": _categorical(s.stage, m.stage_names),
         "firm": s.firm.astype(int),
-        "channel_preference": pd.Categorical(np.asarray(m.channel_names)[s.channel], categories=m.channel_names),
-        "acquired_via": pd.Categorical(np.asarray(ACQUISITION_CAUSES)[s.acquired_via],
-                                       categories=list(ACQUISITION_CAUSES)),
+        "channel_preference": _categorical(s.channel, m.channel_names),
+        "acquired_via": _categorical(s.acquired_via, ACQUISITION_CAUSES),
         "acquired_at": s.acquired_at,
         "first_churn_at": s.first_churn_at,
         "churned_at": s.churned_at,
@@ -100,7 +125,7 @@ def customers(market) -> pd.DataFrame:
         "trust": s.trust,
         "attitude": s.attitude,
         "patronage": m.current_patronage(),
-        "loyalty_quadrant": pd.Categorical(quad, categories=list(QUADRANTS)),
+        "loyalty_quadrant": _categorical(m.loyalty_quadrant(), QUADRANTS),
         "switching_cost": s.switching_cost,
         "n_purchases": s.n_purchases,
         "n_contacts": s.n_contacts,
@@ -112,24 +137,23 @@ def customers(market) -> pd.DataFrame:
         "acquisition_cost": s.acq_cost,
         "profit": customer_profit(market),
         "clv": s.clv,
-    })
+    }
     for st in m.strategies:
         bit = np.uint64(1) << np.uint64(st.index)
-        df[f"treated_{st.name}"] = (s.treated & bit) != 0
-        df[f"holdout_{st.name}"] = (s.held_out & bit) != 0
-    return df
+        cols[f"treated_{st.name}"] = (s.treated & bit) != 0
+        cols[f"holdout_{st.name}"] = (s.held_out & bit) != 0
+    return pd.DataFrame(cols, copy=False)
 
 
 def transactions(market) -> pd.DataFrame:
     cid, t, cents, ch = market.transactions()
-    start = pd.Timestamp(market.cfg.market.start_date)
     return pd.DataFrame({
         "customer_id": cid,
         "timestamp": t,
-        "date": start + pd.to_timedelta(t, unit="D"),
+        "date": days_to_datetime(market.cfg.market.start_date, t),
         "amount": cents / 100.0,
-        "channel": pd.Categorical(np.asarray(market.channel_names)[ch], categories=market.channel_names),
-    })
+        "channel": _categorical(ch, market.channel_names),
+    }, copy=False)
 
 
 def customer_profit(market) -> np.ndarray:

@@ -246,10 +246,10 @@ def write_outputs(market, out: Path, summary: dict, control_ts: pd.DataFrame | N
     fl = metrics.flows(market)
     files["flows"] = out / "flows.parquet"
     atomic_write_parquet(files["flows"], fl)
-    cust = metrics.customers(market) if (cfg.customers or cfg.report) else None
+    # the two big tables are built one at a time and dropped once written (peak memory)
     if cfg.customers:
         files["customers"] = out / "customers.parquet"
-        atomic_write_parquet(files["customers"], cust)
+        atomic_write_parquet(files["customers"], metrics.customers(market))
     if cfg.transactions:
         files["transactions"] = out / "transactions.parquet"
         atomic_write_parquet(files["transactions"], metrics.transactions(market))

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import metrics
 from .config import SimConfig, validate
+from .control_cache import shared_control
 from .market import Market
 from .outputs import (
     RUN_RECORD,
@@ -96,14 +97,17 @@ def paired(treated: dict, control: dict) -> dict:
 
 
 def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None,
-        overrides: list[str] | None = None) -> dict:
-    """Validate, simulate (treated, then the paired control), write every output, return the summary.
+        overrides: list[str] | None = None, control_cache: str | os.PathLike | None = None) -> dict:
+    """Validate, simulate (the paired control, then the treated market), write every output, return the summary.
 
     The run holds ``out_dir``'s lock throughout (another run there stops with
     :class:`~sim.outputs.DirectoryBusy`), first removes an earlier run's outputs and records what
     it was asked to do (``run.json``: its command-line ``overrides``), and writes the summary
     (``summary.json``, listing every file it wrote in ``files``) last and atomically: its presence
     marks a finished run; an interrupted run leaves no summary (and no half-written file).
+
+    The paired control is shared through ``control_cache`` (or ``$SIM_CONTROL_CACHE``) when given:
+    computed once per market and seed, byte-identical to computing it (see :mod:`sim.control_cache`).
     """
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
@@ -114,23 +118,27 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
         # summary) stays byte-identical wherever the same config and seed are run
         asked = [o for o in (overrides or []) if o.split("=", 1)[0].lstrip("+~") != "output.dir"]
         atomic_write_json(out / RUN_RECORD, {"overrides": asked})
-        return _run(cfg, out, progress)
+        return _run(cfg, out, progress, control_cache)
 
 
-def _run(cfg: SimConfig, out: Path, progress: bool | None) -> dict:
+def _run(cfg: SimConfig, out: Path, progress: bool | None, control_cache) -> dict:
     t0 = time.perf_counter()
+    control_summary = control_ts = None
+    if cfg.paired_control and any(not s.environment for s in strategies_for(cfg)):
+        # the control runs first and only its summary and time series are kept, so its market
+        # and the treated one (with its transaction log) are never in memory together
+        def compute_control():
+            ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
+            return metrics.summary(ctrl), metrics.timeseries(ctrl)
+
+        control_summary, control_ts = shared_control(cfg, compute_control, control_cache)
     market = build(cfg)
     market.run(progress=progress, desc="treated")
     summ = metrics.summary(market)
     summ["holdout"] = _holdout_estimates(market)
-    if cfg.paired_control and any(not s.environment for s in market.strategies):
-        ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
-        control_summary = metrics.summary(ctrl)
+    if control_summary is not None:
         summ["paired"] = paired(summ, control_summary)
         summ["roi"] = summ["paired"]["roi_vs_control"]
-        control_ts = metrics.timeseries(ctrl)
-    else:
-        control_ts = None
     summ["seed"] = {
         "seed": cfg.seed, "replication": cfg.replication,
         "entropy": int(market.seed_seq.entropy), "spawn_key": list(market.seed_seq.spawn_key),

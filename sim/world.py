@@ -19,6 +19,7 @@ import numpy as np
 
 from . import rng as R
 from .books import Books, to_cents
+from .calendar import DueCalendar
 from .ladder import CUSTOMER, LEAD, LOST, POOL, Ladder
 from .state import CAUSE, FOCAL, CustomerState
 
@@ -55,6 +56,10 @@ class World:
         # offers to buy, by channel and audience: contacts made and contacts that persuaded
         self.sales_contacts = np.zeros((len(self.channel_names), len(AUDIENCES)), dtype=np.int64)
         self.sales_responses = np.zeros_like(self.sales_contacts)
+        # due lists per window (sim.calendar); None: find due customers by scanning every clock
+        self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days)
+        self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
+        self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
 
     # ------------------------------------------------------------------ rates & clocks
     def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
@@ -68,7 +73,9 @@ class World:
         mk = self.cfg.market
         if mk.negative_wom_effect <= 0 or self.neg_told <= 0:
             return 1.0
-        outside = np.count_nonzero(self.ladder.role[self.s.stage] <= LEAD)
+        if self._outside is None:  # kept up to date by move(), the only writer of stages after day 0
+            self._outside = int(np.count_nonzero(self.ladder.role[self.s.stage] <= LEAD))
+        outside = self._outside
         share = min(1.0, self.neg_told / max(outside, 1))
         return float(np.exp(-mk.negative_wom_effect * share))
 
@@ -124,7 +131,11 @@ class World:
             r = rows[need]
             e = self.crng.exponential(R.EXPOSURE, r, s.ev[r])
             s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
+            if self.calendar is not None:
+                self.calendar.file_thresholds(r, s.h_expose[r])
         s.h_expose[rows[~pool]] = np.inf
+        if self.calendar is not None:
+            self.calendar.file_times(rows, np.minimum(s.t_buy[rows], s.t_move[rows]))
 
     def touch(self, rows: np.ndarray) -> np.ndarray:
         """Advance the touch counter; return the counter values to key this touch's draws."""
@@ -171,6 +182,8 @@ class World:
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
         role_to, role_from = lad.role[to], lad.role[frm]
+        if self._outside is not None:
+            self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
         if leave.any():  # a spell as a focal customer ends: customer-days at risk of defection
             self.at_risk_days += float((t[leave] - s.customer_since[rows[leave]]).sum())
@@ -295,11 +308,11 @@ class World:
         if evaluate_transitions:
             if hurt.any():
                 down = self.apply_transitions(rows[hurt], t[hurt], "bad_service")
-                moved[np.isin(rows, down)] = True
+                moved[self._member(rows, down)] = True
             rest = ~moved
             if rest.any():
                 up = self.apply_transitions(rows[rest], t[rest], "purchase")
-                moved[np.isin(rows, up)] = True
+                moved[self._member(rows, up)] = True
         if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
             # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
             # purchase; the entry purchase (evaluate_transitions=False) starts the process alive.
@@ -324,7 +337,7 @@ class World:
             m = role == code
             if m.any():
                 moved = self.apply_transitions(rows[m], t[m], on, cause)
-                stay = ~np.isin(rows[m], moved)
+                stay = ~self._member(rows[m], moved)
                 if stay.any():  # clock fired but no transition applied (p < 1): draw the next one
                     self.set_clocks(rows[m][stay], t[m][stay])
 
@@ -340,7 +353,7 @@ class World:
         s.h_expose[rows] = np.inf
         self.hooks.emit("exposure", rows, t)
         moved = self.apply_transitions(rows, t, "exposure")
-        stay = ~np.isin(rows, moved)
+        stay = ~self._member(rows, moved)
         if stay.any():  # exposure without a move (p < 1): wait for the next one
             self.set_clocks(rows[stay], t[stay])
 
@@ -374,9 +387,32 @@ class World:
         return n_ev
 
     def due(self, t1: float, H1: float) -> np.ndarray:
-        """Rows with an event due before ``t1`` (or an exposure threshold below ``H1``)."""
+        """Rows with an event due before ``t1`` (or an exposure threshold below ``H1``), ascending.
+
+        Taken from the due lists (:mod:`sim.calendar`), so the cost follows the window's events;
+        the same rows as :meth:`due_scan`, which checks every customer's clocks.
+        """
+        if self.calendar is None:
+            return self.due_scan(t1, H1)
+        s = self.s
+        cand = self.calendar.take(t1, H1)
+        now = (s.h_expose[cand] <= H1) | (s.t_buy[cand] < t1) | (s.t_move[cand] < t1)
+        later = cand[~now]
+        if later.size:  # filed in the window of t1 but after it, or stale: file again where they are due
+            self.calendar.file_times(later, np.minimum(s.t_buy[later], s.t_move[later]))
+        return cand[now]
+
+    def due_scan(self, t1: float, H1: float) -> np.ndarray:
+        """:meth:`due` by scanning every customer's clocks (the reference; cost ∝ customers)."""
         s = self.s
         return np.flatnonzero((s.h_expose <= H1) | (s.t_buy < t1) | (s.t_move < t1))
+
+    def _member(self, rows: np.ndarray, subset: np.ndarray) -> np.ndarray:
+        """``np.isin(rows, subset)`` for row indices, through a scratch mask (cost ∝ their sizes)."""
+        self._mark[subset] = True
+        out = self._mark[rows]
+        self._mark[subset] = False
+        return out
 
     def customer_days(self, now: float) -> float:
         """Customer-days at risk of defection so far: finished spells plus the open ones."""

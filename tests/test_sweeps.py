@@ -47,7 +47,7 @@ def basic_sweep(tmp_path_factory):
 def test_multirun_runs_every_combination_and_collects(basic_sweep):
     d, r = basic_sweep
     out = r.stdout + r.stderr
-    jobs = sorted(p for p in d.iterdir() if p.is_dir())
+    jobs = sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))  # .control_cache: shared controls
     assert len(jobs) == N_JOBS and all(is_finished(j) for j in jobs)
     seen = set()
     for j in jobs:

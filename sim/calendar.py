@@ -1,0 +1,96 @@
+"""Due lists: which customers have an event in a processing window, without scanning everyone.
+
+Every time :meth:`sim.world.World.set_clocks` gives a customer a finite clock, the customer is
+filed under the window its next event falls in (``floor(t / dt)``) and, for suspects, under its
+exposure threshold in a list kept sorted (the cumulative exposure hazard ``H`` only grows). A
+window takes out what was filed up to its end and keeps the customers whose clocks still say they
+are due. Entries made stale by a later clock change are dropped at that check; the later change
+filed the customer again. So the due set is exactly what a full scan of the clock arrays finds,
+and the cost of a window follows its events, not the number of customers.
+"""
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class DueCalendar:
+    """Customers filed by the window of their next event and by their exposure threshold."""
+
+    def __init__(self, dt: float, days: float):
+        self.dt, self.days = float(dt), float(days)
+        self._buckets: dict[int, list[np.ndarray]] = {}
+        self._keys: list[int] = []              # heap of bucket keys present
+        self._h = np.zeros(0)                   # exposure thresholds, sorted, from _hpos on
+        self._hrows = _EMPTY
+        self._hpos = 0
+        self._hbuf: list[tuple[np.ndarray, np.ndarray]] = []
+        self._hbuf_n = 0
+
+    # ------------------------------------------------------------------ filing
+    def file_times(self, rows: np.ndarray, t_next: np.ndarray) -> None:
+        """File ``rows`` under the window of ``t_next`` (their earliest clock); inf or past the
+        horizon: not filed (such a clock never comes due)."""
+        keep = t_next < self.days
+        if not keep.all():
+            rows, t_next = rows[keep], t_next[keep]
+        if rows.size == 0:
+            return
+        b = (t_next / self.dt).astype(np.int64)
+        lo, hi = int(b.min()), int(b.max())
+        if lo == hi:
+            self._put(lo, rows.astype(np.int64, copy=True))
+            return
+        order = np.argsort(b, kind="stable")
+        b, rows = b[order], rows[order]
+        keys, start = np.unique(b, return_index=True)
+        for k, a, z in zip(keys.tolist(), start.tolist(), [*start[1:].tolist(), b.size]):
+            self._put(k, rows[a:z].astype(np.int64, copy=True))
+
+    def _put(self, key: int, rows: np.ndarray) -> None:
+        lst = self._buckets.get(key)
+        if lst is None:
+            self._buckets[key] = [rows]
+            heapq.heappush(self._keys, key)
+        else:
+            lst.append(rows)
+
+    def file_thresholds(self, rows: np.ndarray, h: np.ndarray) -> None:
+        """File suspects ``rows`` under their exposure thresholds ``h``."""
+        if rows.size:
+            self._hbuf.append((np.asarray(h, float).copy(), rows.astype(np.int64, copy=True)))
+            self._hbuf_n += rows.size
+
+    # ------------------------------------------------------------------ taking out
+    def take(self, t1: float, H1: float) -> np.ndarray:
+        """Everything filed for events before ``t1`` or thresholds up to ``H1`` (sorted, unique;
+        may hold stale entries: the caller checks the clocks)."""
+        parts = []
+        last = int(np.floor(t1 / self.dt)) if np.isfinite(t1) else None
+        while self._keys and (last is None or self._keys[0] <= last):
+            parts.extend(self._buckets.pop(heapq.heappop(self._keys)))
+        # exposure thresholds: a sorted run plus a buffer of recent filings
+        end = int(np.searchsorted(self._h, H1, side="right"))
+        if end > self._hpos:
+            parts.append(self._hrows[self._hpos:end])
+            self._hpos = end
+        if self._hbuf:
+            h = np.concatenate([x[0] for x in self._hbuf])
+            r = np.concatenate([x[1] for x in self._hbuf])
+            now = h <= H1
+            parts.append(r[now])
+            h, r = h[~now], r[~now]
+            if h.size > max(4096, (self._h.size - self._hpos) // 8):  # merge into the sorted run
+                h = np.concatenate([self._h[self._hpos:], h])
+                r = np.concatenate([self._hrows[self._hpos:], r])
+                order = np.argsort(h, kind="stable")
+                self._h, self._hrows, self._hpos = h[order], r[order], 0
+                self._hbuf, self._hbuf_n = [], 0
+            else:
+                self._hbuf, self._hbuf_n = ([(h, r)] if h.size else []), h.size
+        if not parts:
+            return _EMPTY
+        return np.unique(np.concatenate(parts))
