@@ -158,3 +158,21 @@ def test_rival_plugins_are_validated_like_the_firms():
         sim.build(_cfg(rival_a={"promo": {"_target_": "sim.strategies.Promotion", "discount": 2}}))
     with pytest.raises(ConfigError, match=r"strategy\.r\._target_.*only a rival"):
         sim.build(_cfg("+strategy.r._target_=sim.strategies.CompetitiveResponse"))
+
+
+def test_a_two_level_sweep_is_answered_in_one_sentence():
+    import pandas as pd
+
+    from sim.collect import Collected, answer, compare
+    seeds = [0, 1, 2, 3]
+    runs = pd.DataFrame({"seed": seeds * 2, "replication": 0, "strategy": "loyalty_programme",
+                         "param.study.rival_match": [True] * 4 + [False] * 4,
+                         "roi_vs_control": [0.1, -0.2, 0.0, 0.3, 0.6, 0.4, 0.5, 0.9]})
+    params = ["param.study.rival_match"]
+    c = Collected(runs, compare(runs, params), params)
+    text = answer(c)
+    assert text.count("[") == 3 and "study.rival_match=True it is 0.05" in text
+    assert "may or may not pay" in text and "pays: the interval is above 0" in text
+    assert "is -0.55 [-0.64, -0.46] over 4 seeds" in text  # paired by seed: narrower than either interval
+    runs3 = pd.concat([runs, runs.assign(**{"param.study.rival_match": "x"})])
+    assert answer(Collected(runs3, compare(runs3, params), params)) is None  # three levels: no sentence
