@@ -228,6 +228,8 @@ def answer(c: Collected, metric: str = "roi_vs_control") -> str | None:
     levels = list(dict.fromkeys(runs[p].tolist()))
     if len(levels) != 2:
         return None
+    if set(levels) == {True, False}:
+        levels = [True, False]  # "with it" first
     name = p.removeprefix("param.")
     parts = []
     for lv in levels:

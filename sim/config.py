@@ -145,9 +145,9 @@ class Wallet(_Strict):
     rival_share: float = Field(0.25, ge=0, lt=1, description="share of a focal customer's purchases that go to "
                                "rivals at the reference attitude, with no switching cost and no offers")
     reference_attitude: float = Field(0.7, ge=0, le=1)
-    attitude_sensitivity: float = Field(1.5, ge=0, le=20, description="focal share odds x exp(this x "
+    attitude_sensitivity: float = Field(0.5, ge=0, le=20, description="focal share odds x exp(this x "
                                         "(attitude - reference))")
-    switching_sensitivity: float = Field(2.0, ge=0, le=20, description="rival odds x exp(-this x switching cost "
+    switching_sensitivity: float = Field(0.5, ge=0, le=20, description="rival odds x exp(-this x switching cost "
                                          "to the focal firm); a rival's own programme works the other way")
 
 

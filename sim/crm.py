@@ -492,6 +492,9 @@ class RivalView(CrmView):
             wal.lock[rows, k] = np.minimum(1.0, wal.lock[rows, k] + more_switching_cost)
         if rate_boost is not None:
             wal.boost[rows, k] = rate_boost
+        if switching_cost is not None or more_switching_cost:
+            wal._locked = True
+            self._m.world.set_clocks(rows, self._m.now)  # the focal defection hazard changed
 
     def add_points(self, rows, cents) -> None:
         np.add.at(self._f.records.points, np.asarray(rows, dtype=np.int64), np.asarray(cents) / 100.0)

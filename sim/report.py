@@ -119,14 +119,21 @@ def firms_html(summary: dict) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
     body = ""
     for name, r in firms.items():
-        cells = "".join(f"<td>{_fmt(r.get(k)) if 'share' not in k or r.get(k) is None else f'{r[k]:.1%}'}</td>"
-                        for k, _ in cols)
+        cells = "".join(f"<td>{_cell(k, r.get(k))}</td>" for k, _ in cols)
         plug = ", ".join(r.get("strategies", {}))
         body += f"<tr><th>{html.escape(name)}</th>{cells}<td>{html.escape(plug or '–')}</td></tr>"
     return ("<h2>Competitive market</h2><table class='grid' id='firms'><tr><th>firm</th>" + head
             + "<th>rival plug-ins</th></tr>" + body + "</table><p>Every purchase goes to exactly one firm; "
             "rivals carry no fixed overheads. Market share is the firm's share of the value of all "
             "purchases in the simulated market.</p>")
+
+
+def _cell(key: str, v) -> str:
+    if v is None:
+        return "–"
+    if "share" in key:
+        return f"{v:.1%}"
+    return f"{v:,.0f}"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:

@@ -44,6 +44,7 @@ class Wallet:
         self.attitude = np.zeros((n, self.K), np.float32)  # attitude towards rival k, relative to neutral
         self.boost = np.ones((n, self.K), np.float32)      # rival k's rate uplift (its programme)
         self.offer = np.zeros(self.K + 1)                  # standing offer of each firm, share of the basket
+        self._locked = False                               # has any rival given anyone a switching cost?
 
     def _lift(self, offer: float, stage: np.ndarray) -> np.ndarray | float:
         if offer <= 0:
@@ -101,6 +102,14 @@ class Wallet:
         a = self.attraction(rows)[:, 1:]
         cum = np.cumsum(a / a.sum(axis=1, keepdims=True), axis=1)
         return 1 + np.minimum((cum < (u * 0.999999999)[:, None]).sum(axis=1), self.K - 1)
+
+    def defection_factor(self, rows: np.ndarray) -> np.ndarray:
+        """Multiplier on a focal customer's defection hazard from rivals' programmes: ``1 + the
+        largest switching cost a rival holds on the customer`` (the mirror of the focal firm's
+        own programme, whose switching cost multiplies the hazard by ``1 - switching cost``)."""
+        if not self._locked:
+            return np.ones(rows.size)
+        return 1.0 + self.lock[rows].max(axis=1)
 
     def focal_share(self, rows: np.ndarray) -> np.ndarray:
         """The focal firm's share of wallet of ``rows``."""
