@@ -176,3 +176,33 @@ def test_a_two_level_sweep_is_answered_in_one_sentence():
     assert "is -0.55 [-0.64, -0.46] over 4 seeds" in text  # paired by seed: narrower than either interval
     runs3 = pd.concat([runs, runs.assign(**{"param.study.rival_match": "x"})])
     assert answer(Collected(runs3, compare(runs3, params), params)) is None  # three levels: no sentence
+
+
+def test_the_report_shows_the_competitive_market_in_a_browser(tmp_path):
+    """Headless Chromium: the report's firms table and the market-share / share-of-wallet figure.
+    With SIM_UPDATE_SCREENSHOT=1 the figure is saved as docs/competitive_market.png (README)."""
+    import os
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+    cfg = _cfg("market.n_customers=1000", "market.days=365", "paired_control=false", "output.transactions=false",
+               rival_a={"promo": {"_target_": "sim.strategies.Promotion", "discount": 0.1, "budget": 15000,
+                                  "start_day": 120}})
+    sim.run(cfg, tmp_path, progress=False)
+    shot = (Path(__file__).resolve().parent.parent / "docs" / "competitive_market.png"
+            if os.environ.get("SIM_UPDATE_SCREENSHOT") == "1" else tmp_path / "competition.png")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium"), args=args)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto((tmp_path / "report.html").as_uri())
+        page.wait_for_selector("#fig-competition .main-svg")
+        firms = page.locator("#firms tr").all_inner_texts()
+        assert len(firms) == 4 and "Rival A" in firms[2] and "promo" in firms[2]
+        assert page.locator("#fig-competition .scatterlayer .trace").count() == 6  # 3 firms x (market, wallet)
+        legend = page.locator("#fig-competition .legendtext").all_text_contents()
+        assert legend == ["Focal firm", "Rival A", "Rival B"]
+        page.locator("#fig-competition").screenshot(path=str(shot))
+        browser.close()
+    assert shot.stat().st_size > 10_000
