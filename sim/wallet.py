@@ -50,7 +50,8 @@ class Wallet:
         if offer <= 0:
             return 1.0
         ec = self.cfg.economics
-        return 1.0 + ec.offer_max_lift * self.ladder.price_sensitivity[stage] * (1.0 - 0.5 ** (offer / ec.offer_half_value))
+        saturation = 1.0 - 0.5 ** (offer / ec.offer_half_value)
+        return 1.0 + ec.offer_max_lift * self.ladder.price_sensitivity[stage] * saturation
 
     def attraction(self, rows: np.ndarray) -> np.ndarray:
         """(rows, 1 + K) attraction of the focal firm (column 0) and each rival."""

@@ -84,7 +84,7 @@ def test_raising_a_rivals_offer_shifts_share_of_wallet_towards_it():
         s = metrics.summary(m)
         out.append((s["firms"]["Rival A"]["share_of_focal_wallets"], s["firms"]["Rival A"]["market_share"],
                     s["share_of_wallet"], s["market_share"]))
-    rival_wallet, rival_market, focal_wallet, focal_market = map(np.array, zip(*out))
+    rival_wallet, rival_market, focal_wallet, focal_market = map(np.array, zip(*out, strict=True))
     assert np.all(np.diff(rival_wallet) > 0) and np.all(np.diff(rival_market) > 0)
     assert np.all(np.diff(focal_wallet) < 0) and np.all(np.diff(focal_market) < 0)
     ts = metrics.timeseries(m)
