@@ -13,7 +13,7 @@ from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-GROUPS = ("ladder", "market", "strategy", "scenario", "experiment")
+GROUPS = ("ladder", "market", "strategy", "scenario", "experiment", "profile")
 
 
 def _keys(node, prefix: str = "") -> list[str]:
@@ -47,6 +47,8 @@ def _parsed(argv: list[str]) -> list[tuple[str, Override]]:
 
 def unknown_key_message(argv: list[str]) -> str | None:
     from .config import compose
+    if any(a.split("=")[0] in ("--config-name", "-cn", "--config-dir", "-cd", "--config-path", "-cp") for a in argv):
+        return None  # another primary config (a study in experiments/): its keys are Hydra's to check
     overrides = _parsed(argv)
     groups = [(a, o) for a, o in overrides if o.key_or_group in GROUPS]
     group_choices = [a for a, o in groups if not o.is_sweep_override()]
