@@ -10,7 +10,16 @@ from typing import Any
 from . import metrics
 from .config import SimConfig, validate
 from .market import Market
-from .outputs import SUMMARY, atomic_write_json, finished_summary, write_outputs
+from .outputs import (
+    RUN_RECORD,
+    SUMMARY,
+    atomic_write_json,
+    clean_stale,
+    finished_summary,
+    manifest,
+    run_lock,
+    write_outputs,
+)
 from .strategies import build_strategies
 
 
@@ -93,16 +102,29 @@ def _diff(a, b):
     return a - b if a is not None and b is not None else None
 
 
-def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None) -> dict:
+def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None,
+        overrides: list[str] | None = None) -> dict:
     """Validate, simulate (treated, then the paired control), write every output, return the summary.
 
-    The summary (``summary.json``) is written last and atomically: its presence marks a
-    finished run; an interrupted run leaves no summary (and no half-written file).
+    The run holds ``out_dir``'s lock throughout (another run there stops with
+    :class:`~sim.outputs.DirectoryBusy`), first removes an earlier run's outputs and records what
+    it was asked to do (``run.json``: its command-line ``overrides``), and writes the summary
+    (``summary.json``, listing every file it wrote in ``files``) last and atomically: its presence
+    marks a finished run; an interrupted run leaves no summary (and no half-written file).
     """
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out):
+        clean_stale(out)
+        # where the files go is not a parameter of the run: the record (and so the manifest in the
+        # summary) stays byte-identical wherever the same config and seed are run
+        asked = [o for o in (overrides or []) if o.split("=", 1)[0].lstrip("+~") != "output.dir"]
+        atomic_write_json(out / RUN_RECORD, {"overrides": asked})
+        return _run(cfg, out, progress)
+
+
+def _run(cfg: SimConfig, out: Path, progress: bool | None) -> dict:
     t0 = time.perf_counter()
     market = build(cfg)
     market.run(progress=progress, desc="treated")
@@ -122,8 +144,9 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
         "counter_rng_key": str(market.key),
     }
     summ["status"] = "complete"
-    write_outputs(market, out, summ, control_ts=control_ts)
+    files = write_outputs(market, out, summ, control_ts=control_ts)
     atomic_write_json(out / "config.json", cfg.model_dump(mode="json", by_alias=True))
+    summ["files"] = manifest(out, [*(p.name for p in files.values()), "config.json", RUN_RECORD])
     atomic_write_json(out / SUMMARY, summ)  # last: marks the run finished
     summ["elapsed_seconds"] = round(time.perf_counter() - t0, 3)  # not written: outputs stay byte-identical
     return summ
