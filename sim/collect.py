@@ -59,6 +59,9 @@ METRICS: list[tuple[str, str, bool]] = [
     ("strategy_cost", "strategy cost", True),
     ("incremental_profit", "incremental profit before strategy cost", True),
     ("revenue", "revenue", False),
+    ("market_share", "market share (value of purchases)", False),
+    ("market_share_change", "market share change vs control", True),
+    ("rival_profit_change", "rivals' profit change vs control", True),
 ]
 REPLICATION_KEYS = {"seed", "replication"}
 MAX_DEPTH = 4   # run directories sit at most this deep below a sweep directory (job, or key=value/...)
@@ -169,11 +172,12 @@ def _row(job: Path, sweep_dir: Path, summ: dict, cfg: dict | None = None) -> dic
             continue
         row[f"param.{k}"] = v
     for k in ("revenue", "profit", "roi", "churn_rate_annual", "mean_clv", "total_clv", "customers_end",
-              "marketing_spend", "top20_revenue_share", "n_customers", "days"):
+              "marketing_spend", "top20_revenue_share", "n_customers", "days", "market_share", "share_of_wallet",
+              "rival_profit"):
         row[k] = summ.get(k)
     for k in ("roi_vs_control", "incremental_profit", "incremental_net_profit", "strategy_cost",
               "incremental_revenue", "churn_rate_change", "customers_end_change", "control_profit",
-              "control_churn_rate_annual", "control_mean_clv"):
+              "control_churn_rate_annual", "control_mean_clv", "market_share_change", "rival_profit_change"):
         row[k] = p.get(k)
     row["clv_change"] = clv_change(summ)
     row.update(budget_and_spend(summ), currency=(cfg.get("output") or {}).get("currency"))
@@ -285,6 +289,35 @@ def _sort(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     numeric = [p for p in params if pd.api.types.is_numeric_dtype(df[p])]
     tmp = df.assign(_m=df["metric"].map(order), _k=key)
     return tmp.sort_values([*numeric, "_k", "_m"], kind="stable").drop(columns=["_m", "_k"]).reset_index(drop=True)
+
+
+def answer(c: Collected, metric: str = "roi_vs_control") -> str | None:
+    """One sentence for a sweep over one parameter with two values (e.g. a rival matching or
+    not): each value's mean ROI against the control with its 95 % interval, whether it pays, and
+    the difference paired by seed. None for any other sweep."""
+    params = [p for p in c.params if p != "strategy"]
+    if c.runs.empty or len(params) != 1 or metric not in c.runs:
+        return None
+    p = params[0]
+    runs = c.runs.assign(_v=pd.to_numeric(c.runs[metric], errors="coerce"))
+    levels = list(dict.fromkeys(runs[p].tolist()))
+    if len(levels) != 2:
+        return None
+    if set(levels) == {True, False}:
+        levels = [True, False]  # "with it" first
+    name = p.removeprefix("param.")
+    parts = []
+    for lv in levels:
+        mean, _, lo, hi, n = t_interval(runs.loc[runs[p] == lv, "_v"].to_numpy())
+        verdict = ("pays: the interval is above 0" if lo > 0 else "loses money: the interval is below 0" if hi < 0
+                   else "may or may not pay: the interval spans 0")
+        parts.append(f"with {name}={lv} it is {mean:.2f} [{lo:.2f}, {hi:.2f}] ({verdict})")
+    wide = runs.pivot_table(index=["seed", "replication"], columns=p, values="_v", aggfunc="mean")
+    d = (wide[levels[0]] - wide[levels[1]]).dropna().to_numpy()
+    mean, _, lo, hi, n = t_interval(d)
+    return (f"ROI against the no-action control: {parts[0]}; {parts[1]}; the difference "
+            f"({name}={levels[0]} minus {levels[1]}, paired by seed) is {mean:.2f} [{lo:.2f}, {hi:.2f}] "
+            f"over {n} seeds (95 % t-intervals).")
 
 
 def numeric_params(runs: pd.DataFrame, params: list[str]) -> list[str]:
@@ -414,6 +447,8 @@ def comparison_html(c: Collected, sweep_dir: Path, lead: str = "") -> str:
         status += "<h3>Unfinished runs (no complete summary.json)</h3><ul>" + "".join(
             f"<li><code>{html.escape(r)}</code></li>" for r in c.incomplete) + "</ul>"
     params = ", ".join(p.removeprefix("param.") for p in c.params) or "none"
+    ans = answer(c)
+    status = (f"<p class='answer'><b>Answer.</b> {html.escape(ans)}</p>" if ans else "") + status
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep comparison: {html.escape(sweep_dir.name)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:1250px}}
@@ -490,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
         rank = pd.read_csv(files["ranking"])
         print(decide.verdict(rank, _currency(c.runs)))
         print(decide.ranking_text(rank, _currency(c.runs)))
+    ans = answer(c)
+    if ans:
+        print("answer:", ans)
     for k, p in files.items():
         print(f"{k}: {p}")
     if len(c.runs) == 0:

@@ -148,8 +148,29 @@ class Ladder(_Strict):
 
 
 class Competitor(_Strict):
+    """A rival firm: where defectors go, a share of its customers' wallets, and its own plug-ins."""
+
     name: str
-    attractiveness: float = Field(gt=0, le=1e6, description="relative weight when a defector picks a firm")
+    attractiveness: float = Field(gt=0, le=1e6, description="relative weight when a defector picks a firm, and in the "
+                                  "split of a customer's wallet among rivals")
+    margin: float | None = Field(None, ge=0, le=1, description="the rival's gross margin share "
+                                 "(default: economics.margin)")
+    service_cost: float = Field(0.0, ge=0, le=1e6, description="the rival's cost to serve one purchase, currency")
+    strategy: dict[str, dict[str, Any]] = Field(default_factory=dict, description="the rival's plug-ins, "
+                                                "name -> {_target_: ..., ...} as in `strategy`")
+
+
+class Wallet(_Strict):
+    """How a customer splits its category purchases among the firms (share of wallet, see sim.wallet)."""
+
+    enabled: bool = Field(True, description="split purchases among firms (only with market.purchase.kind=ladder)")
+    rival_share: float = Field(0.25, ge=0, lt=1, description="share of a focal customer's purchases that go to "
+                               "rivals at the reference attitude, with no switching cost and no offers")
+    reference_attitude: float = Field(0.7, ge=0, le=1)
+    attitude_sensitivity: float = Field(0.5, ge=0, le=20, description="focal share odds x exp(this x "
+                                        "(attitude - reference))")
+    switching_sensitivity: float = Field(0.5, ge=0, le=20, description="rival odds x exp(-this x switching cost "
+                                         "to the focal firm); a rival's own programme works the other way")
 
 
 class ChannelResponse(_Strict):
@@ -210,6 +231,7 @@ class Market(_Strict):
                                    "customers take the first rows, each carrying its history")
     source: str | None = Field(None, description="the transaction log the market was calibrated from "
                                "(named in the summary and the report)")
+    wallet: Wallet = Wallet()
 
     @field_validator("start_date")
     @classmethod

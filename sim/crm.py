@@ -76,7 +76,10 @@ class CrmView:
         """A recorded column for every row (read-only). ``RECORDED`` lists them; money in cents."""
         if column not in RECORDED:
             raise KeyError(f"{column!r} is not in the firm's CRM records; recorded columns are {list(RECORDED)}")
-        return _read_only(getattr(self._m.s, column))
+        return _read_only(getattr(self._records(), column))
+
+    def _records(self):
+        return self._m.s
 
     def stage(self) -> np.ndarray:
         """The ladder stage of every row as the firm classifies it from its records.
@@ -86,7 +89,7 @@ class CrmView:
         the highest customer stage whose ``crm_min_purchases`` the purchase count reaches.
         """
         m, lad = self._m, self._m.ladder
-        s = m.s
+        s = self._records()
         out = np.full(m.n, lad.pool if lad.pool >= 0 else lad.lead, dtype=np.int16)
         if lad.lead >= 0:
             out[~np.isnan(s.lead_at)] = lad.lead
@@ -113,18 +116,18 @@ class CrmView:
 
     def days_since_purchase(self, rows) -> np.ndarray:
         """Days since each row's last recorded purchase (inf if none)."""
-        last = self._m.s.last_purchase_at[rows]
+        last = self._records().last_purchase_at[rows]
         return np.where(np.isnan(last), np.inf, self._m.now - last)
 
     def avg_order_value(self, rows) -> np.ndarray:
         """Recorded revenue per purchase, currency (0 if none)."""
-        s = self._m.s
+        s = self._records()
         n = s.n_purchases[rows]
         return np.where(n > 0, s.revenue[rows] / 100.0 / np.maximum(n, 1), 0.0)
 
     def observed_rate(self, rows) -> np.ndarray:
         """Purchases per day since the first recorded purchase (the firm's estimate of frequency)."""
-        s = self._m.s
+        s = self._records()
         tenure = np.maximum(self._m.now - np.nan_to_num(s.acquired_at[rows], nan=self._m.now), 30.0)
         return s.n_purchases[rows] / tenure
 
@@ -274,6 +277,7 @@ class CrmView:
                 w.apply_transitions(rows[pool], now[pool], "exposure", cause)
             lead = lad.role[s.stage[rows]] == LEAD
             w.apply_transitions(rows[lead], now[lead], "conversion", cause)
+            self._push_seen()  # offers to prospects are seen in the market
         return rows
 
     def win_back(self, rows) -> np.ndarray:
@@ -290,7 +294,7 @@ class CrmView:
         active = rows[lad.role[s.stage[rows]] == CUSTOMER]
         active = active[~np.isin(active, back)]
         if active.size:
-            w.purchase(active, np.full(active.size, m.now))
+            w.purchase(active, np.full(active.size, m.now), wallet=False)
         return np.concatenate([back, active])
 
     def sell(self, rows, basket: float, margin: float | None = None) -> np.ndarray:
@@ -300,7 +304,7 @@ class CrmView:
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[m.ladder.role[m.s.stage[rows]] == CUSTOMER]
         if rows.size:
-            m.world.purchase(rows, np.full(rows.size, m.now), basket=basket, margin_share=margin)
+            m.world.purchase(rows, np.full(rows.size, m.now), basket=basket, margin_share=margin, wallet=False)
         return rows
 
     def upgrade(self, rows, uplift: float, cap: float) -> np.ndarray:
@@ -333,6 +337,8 @@ class CrmView:
                 arr[rows] = np.clip(arr[rows] + dv, 0, 1)
         if more_switching_cost:
             s.switching_cost[rows] = np.minimum(1.0, s.switching_cost[rows] + more_switching_cost)
+        if (switching_cost is not None or more_switching_cost) and m.world.public["loyalty_programme_since"] is None:
+            m.world.public["loyalty_programme_since"] = m.now  # members' benefits are visible to rivals
         for name, val in (("switching_cost", switching_cost), ("rate_boost", rate_boost),
                           ("service_boost", service_boost)):
             if val is not None:
@@ -359,11 +365,172 @@ class CrmView:
             m.s.surveyed_at[resp] = m.now
         return resp
 
+    def launch(self, plugin) -> None:
+        """Start another plug-in for this firm, acting from the next window on (e.g. a programme
+        that answers a rival's). It gets its own view, budget and counters."""
+        self._m.launch(plugin, getattr(self, "_f", None))
+
     # ------------------------------------------------------------------ market-wide levers
     def advertise(self, hazard_per_day: float) -> None:
         """Set the extra exposure hazard that paid media adds for every suspect."""
         self._m.world.ad_pressure = float(hazard_per_day)
+        if hazard_per_day > 0:
+            self._push_seen()
+
+    def _push_seen(self) -> None:
+        pub = self._m.world.public
+        if pub["acquisition_push_since"] is None:
+            pub["acquisition_push_since"] = self._m.now
+
+    def set_offer(self, share: float) -> None:
+        """A standing offer worth ``share`` of the basket on every purchase at the firm: it
+        raises the firm's share of its customers' wallets (paid per redemption by the plug-in)."""
+        self._m.world.wallet.offer[0] = float(share)
 
     def amplify_word_of_mouth(self, factor: float) -> None:
         """Multiply word of mouth (e.g. while a referral programme is funded)."""
         self._m.world.wom_boost = float(factor)
+
+
+class RivalView(CrmView):
+    """A rival's CRM view: only the rival's own customers' records (its transactions, contacts,
+    points), the events it observes about them, and the actions a rival has in this market.
+
+    A rival acts on the customers' share of wallet (:mod:`sim.wallet`): its loyalty programme's
+    switching cost and rate uplift, its contacts' effect on attitude, and a standing offer. It
+    also sees the focal firm's public moves (:meth:`market_signals`), never its records.
+    """
+
+    __slots__ = ("_f",)
+
+    def __init__(self, market, firm, strategy):
+        super().__init__(market, strategy)
+        self._f = firm
+
+    def _records(self):
+        return self._f.records
+
+    @property
+    def firm_name(self) -> str:
+        """The rival's name."""
+        return self._f.name
+
+    def market_signals(self) -> dict:
+        """The focal firm's moves a rival can see: the day its loyalty programme (member
+        benefits) and its acquisition push (advertising, offers to prospects) were first seen."""
+        return dict(self._m.world.public)
+
+    def on(self, event: str, fn) -> None:
+        """Call ``fn(rows, t)`` on the rival's own customers' events (``purchase``, ``acquisition``)."""
+        from .agents.firm import RIVAL_EVENTS
+        if event not in RIVAL_EVENTS:
+            raise ValueError(f"unknown or unobservable event {event!r}; a rival observes {list(RIVAL_EVENTS)}")
+        self._f.hooks.on(event, fn)
+
+    def charge(self, cents: int) -> bool:
+        cents = int(cents)
+        if cents <= 0:
+            return True
+        if cents > self._st.ledger.remaining:
+            return False
+        self._st.ledger.charge(cents)
+        self._f.books.firm_spend(cents)
+        return True
+
+    def charge_rows(self, rows, per_row_cents, kind: str = "offer") -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        per = np.broadcast_to(np.asarray(per_row_cents, dtype=np.int64), rows.shape)
+        ok = per.cumsum() <= self._st.ledger.remaining
+        rows, per = rows[ok], per[ok]
+        if rows.size:
+            self._st.ledger.charge(int(per.sum()))
+            self._f.books.customer_cost(rows, per, self._m.now, kind)
+        return rows
+
+    def contact(self, rows, channel: str | None = None, offer: float = 0.0,
+                response: float | None = None) -> np.ndarray:
+        """Contact ``rows`` through ``channel`` (paid from the budget); returns the responders.
+        Without ``response``, the channel's rate for the audience as the rival records it."""
+        m, st, rec = self._m, self._st, self._f.records
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return rows
+        if st.holdout > 0:
+            rows = rows[m.crng.uniform(st.stream, rows, 0) >= st.holdout]
+        ch = m.channel_index(channel or st.channel)
+        cost = int(m.world.channel_cost[ch])
+        rows = rows[: st.ledger.affordable(cost, rows.size)]
+        if rows.size == 0:
+            return rows
+        st.ledger.charge(cost * rows.size)
+        self._f.books.customer_cost(rows, np.full(rows.size, cost, dtype=np.int64), m.now, "contact")
+        st.count("contacts", rows.size)
+        rec.n_contacts[rows] += 1
+        rec.last_contact_at[rows] = m.now
+        if response is None:
+            aud = _AUDIENCE_OF_ROLE[m.ladder.role[self.stage()[rows]]]
+            p = m.world.channel_response[ch, aud]
+        else:
+            p = np.full(rows.size, float(response))
+        resp = rows[m.crng.uniform(st.stream ^ R.CONTACT, rows, rec.n_contacts[rows].astype(np.uint64)) < p]
+        rec.n_responses[resp] += 1
+        st.count("responders", resp.size)
+        return resp
+
+    def adjust(self, rows, *, satisfaction: float = 0.0, trust: float = 0.0, attitude: float = 0.0,
+               switching_cost=None, more_switching_cost: float = 0.0, rate_boost=None,
+               service_boost=None) -> None:
+        """The rival's effect on customers' share of wallet: satisfaction, trust and attitude
+        raise their attitude towards the rival; switching cost and rate uplift (its loyalty
+        programme) pull purchases towards it. Service boosts have no effect for a rival."""
+        wal = self._m.world.wallet
+        k = self._f.index - 1
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return
+        d = satisfaction + trust + attitude
+        if d:
+            wal.attitude[rows, k] = np.clip(wal.attitude[rows, k] + d, -1, 1)
+        if switching_cost is not None:
+            wal.lock[rows, k] = switching_cost
+        if more_switching_cost:
+            wal.lock[rows, k] = np.minimum(1.0, wal.lock[rows, k] + more_switching_cost)
+        if rate_boost is not None:
+            wal.boost[rows, k] = rate_boost
+        if switching_cost is not None or more_switching_cost:
+            wal._locked = True
+            self._m.world.set_clocks(rows, self._m.now)  # the focal defection hazard changed
+
+    def add_points(self, rows, cents) -> None:
+        np.add.at(self._f.records.points, np.asarray(rows, dtype=np.int64), np.asarray(cents) / 100.0)
+
+    def resolve_complaints(self, rows) -> None:
+        self._f.records.complaint_open[np.asarray(rows, dtype=np.int64)] = False
+
+    def set_offer(self, share: float) -> None:
+        self._m.world.wallet.offer[self._f.index] = float(share)
+
+    def _not_for_rivals(self, what: str):
+        raise ValueError(f"{what}: a rival cannot do this in this market (rivals act on share of wallet: "
+                         "loyalty programmes, contacts, offers)")
+
+    def convert(self, rows, cause: str = "contact"):
+        self._not_for_rivals("convert")
+
+    def win_back(self, rows):
+        self._not_for_rivals("win_back")
+
+    def sell(self, rows, basket: float, margin: float | None = None):
+        self._not_for_rivals("sell")
+
+    def upgrade(self, rows, uplift: float, cap: float):
+        self._not_for_rivals("upgrade")
+
+    def record_survey(self, rows, channel: str | None = None, response: float = 0.1, noise_sd: float = 0.1):
+        self._not_for_rivals("record_survey")
+
+    def advertise(self, hazard_per_day: float) -> None:
+        self._not_for_rivals("advertise")
+
+    def amplify_word_of_mouth(self, factor: float) -> None:
+        self._not_for_rivals("amplify_word_of_mouth")

@@ -5,7 +5,9 @@
 * :mod:`sim.world` — the customers' world and its rules, in continuous time;
 * :mod:`sim.clock` — the SimPy calendar and processing windows;
 * :mod:`sim.books` — the firm's books (integer cents, a complete P&L);
-* :mod:`sim.crm` — the firm's CRM view and actions, the only thing strategies see.
+* :mod:`sim.crm` — the firm's CRM view and actions, the only thing strategies see;
+* :mod:`sim.agents.firm` — the firms: the focal firm and its rivals, each with its books, its
+  CRM table and (rivals) its own plug-ins; :mod:`sim.wallet` splits purchases among them.
 
 The same rule kernels run in two ways: ``engine.mode=batched`` handles all due customers of a
 window in one vectorised call; ``engine.mode=agents`` has every Mesa ``Customer`` agent step
@@ -56,13 +58,15 @@ class Market(mesa.Model):
         self.world.set_clocks(np.arange(self.n), 0.0)
         self.clock = Clock(self.days, cfg.engine.dt)
         from .agents.firm import firms_from_config
-        self.firms = firms_from_config(cfg)
+        self.firms = firms_from_config(cfg, self.s, self.books, self.hooks)
+        self.world.rivals = self.firms[1:]
         self.strategies = list(strategies or [])
         for i, st in enumerate(self.strategies):
             try:
                 st.bind(self, i)
             except ValueError as e:  # a plug-in that does not fit this market: a config error
                 raise ConfigError(f"invalid configuration:\n  strategy.{st.name}: {e}") from None
+        self._bind_rivals()
         want = materialize if materialize is not None else (self.mode == "agents" or self.n <= cfg.engine.agents_max)
         self.customer_agents = None
         if want:  # Mesa agent views: for the per-agent path and the teaching view
@@ -74,6 +78,35 @@ class Market(mesa.Model):
         self._flow_rows: list[tuple[float, np.ndarray]] = []
         self._fixed_booked = 0
         self._proc = None
+
+    def _bind_rivals(self) -> None:
+        """Build and bind each rival's plug-ins (part of the focal firm's environment: they run in
+        the paired no-action control too)."""
+        from .strategies.build import build_strategies
+        names, channels = self.ladder.names, self.channel_names
+        for f in self.firms[1:]:
+            where = f"market.competitors[{f.index - 1}].strategy"
+            spec = self.cfg.market.competitors[f.index - 1].strategy
+            f.strategies = build_strategies(spec, names, channels, where_prefix=where, rival=True)
+            for j, st in enumerate(f.strategies):
+                try:
+                    st.bind(self, j, firm=f)
+                except ValueError as e:
+                    raise ConfigError(f"invalid configuration:\n  {where}.{st.name}: {e}") from None
+
+    @property
+    def rival_strategies(self) -> list:
+        """Every rival's plug-ins (including programmes launched during the run)."""
+        return [st for f in self.firms[1:] for st in f.strategies]
+
+    def launch(self, plugin, firm=None) -> None:
+        """Bind ``plugin`` for ``firm`` (None: the focal firm) and put it on the calendar now."""
+        f = firm or self.firms[0]
+        group = self.strategies if f.index == 0 else f.strategies
+        plugin.bind(self, len(group), firm=f)
+        group.append(plugin)
+        if self._proc is not None:
+            self.clock.env.process(plugin.process(self.clock))
 
     # ------------------------------------------------------------------ the parts, by their old names
     @property
@@ -189,7 +222,7 @@ class Market(mesa.Model):
         if self._proc is None:
             env = self.clock.env
             env.process(self.clock.every(0.0, self.cfg.engine.report_every, self.collect, priority=0))
-            for st in self.strategies:
+            for st in [*self.strategies, *self.rival_strategies]:
                 env.process(st.process(self.clock))
             self._proc = env.process(self.clock.windows(self.advance))
 

@@ -50,7 +50,30 @@ def make_datacollector(market) -> mesa.DataCollector:
     for st in market.strategies:
         if hasattr(st, "ledger"):  # firm strategies (market events spend nothing)
             rep[f"spend_{st.name}_cents"] = (lambda ss: lambda m: int(ss.ledger.spent))(st)
+    for f in market.firms:  # competitive market: each firm's revenue, and its share of focal customers' wallets
+        rep[f"cum_firm_revenue_{f.slug}_cents"] = (lambda ff: lambda m: int(ff.books.totals["revenue"]))(f)
+        if market.world.wallet.on:
+            rep[f"wallet_share_{f.slug}"] = (lambda k: lambda m: float(wallet_shares(m)[k]))(f.index)
     return mesa.DataCollector(model_reporters=rep)
+
+
+def wallet_shares(market) -> np.ndarray:
+    """Mean share of wallet of every firm among the focal firm's current customers (NaN if none)."""
+    cache = getattr(market, "_wallet_cache", None)
+    if cache is not None and cache[0] == market.now:
+        return cache[1]
+    rows = market.active_customers()
+    k = len(market.firms)
+    out = market.world.wallet.shares(rows).mean(axis=0) if rows.size else np.full(k, np.nan)
+    market._wallet_cache = (market.now, out)
+    return out
+
+
+def market_shares(market) -> dict[str, float]:
+    """Each firm's share of all purchases' value in the simulated market over the run."""
+    rev = {f.name: f.books.totals["revenue"] for f in market.firms}
+    total = sum(rev.values())
+    return {k: (v / total if total else float("nan")) for k, v in rev.items()}
 
 
 def timeseries(market) -> pd.DataFrame:
@@ -72,6 +95,14 @@ def timeseries(market) -> pd.DataFrame:
     for col in list(df.columns):
         if col.startswith("spend_") and col.endswith("_cents"):
             df[col[:-6]] = df.pop(col) / 100.0
+    firm_cols = [c for c in df.columns if c.startswith("cum_firm_revenue_")]
+    for c in firm_cols:
+        cum = df.pop(c)
+        df["firm_revenue_" + c[len("cum_firm_revenue_"):-len("_cents")]] = cum.diff().fillna(cum) / 100.0
+    per = [c for c in df.columns if c.startswith("firm_revenue_")]
+    total = df[per].sum(axis=1).replace(0.0, np.nan)
+    for c in per:  # market share of the period's purchases (value)
+        df["market_share_" + c[len("firm_revenue_"):]] = df[c] / total
     front = ["t", "date"]
     return df[front + [c for c in df.columns if c not in front]]
 
@@ -242,10 +273,31 @@ def summary(market) -> dict:
         "response_rates": response_rates(market),
         "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts)},
         "firm_customers_end": {f.name: int(f.customers(market).size) for f in market.firms},
+        "market_share": market_shares(market)[market.firms[0].name],
+        "share_of_wallet": float(wallet_shares(market)[0]) if market.world.wallet.on else None,
+        "rival_profit": sum(f.books.profit() for f in market.firms[1:]) / 100.0,
+        "firms": firms_summary(market),
         "events_transactions": market.n_transactions(),
         "strategies": {st.name: {**st.report(), **(strategy_outcomes(market, st) if hasattr(st, "ledger") else {})}
                        for st in market.strategies},
     }
+    return out
+
+
+def firms_summary(market) -> dict[str, dict]:
+    """Each firm's profit and loss, market share, share of the focal customers' wallets and plug-ins.
+    Rivals carry no fixed overheads (only the focal firm's are modelled)."""
+    shares = market_shares(market)
+    wal = wallet_shares(market) if market.world.wallet.on else None
+    out = {}
+    for f in market.firms:
+        out[f.name] = {
+            **f.books.pnl(), "market_share": shares[f.name],
+            "share_of_focal_wallets": float(wal[f.index]) if wal is not None else None,
+            "main_supplier_of": int(f.customers(market).size),
+        }
+        if f.index > 0:
+            out[f.name]["strategies"] = {st.name: st.report() for st in f.strategies}
     return out
 
 

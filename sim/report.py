@@ -86,6 +86,58 @@ def quadrant_figure(ts: pd.DataFrame) -> go.Figure:
     return fig
 
 
+FIRM_COLOURS = ["#08519c", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+
+
+def competition_figure(market, ts: pd.DataFrame) -> go.Figure:
+    """Market share of each period's purchases (value) and each firm's share of the focal firm's
+    customers' wallets, over time."""
+    from plotly.subplots import make_subplots
+    wallet = any(c.startswith("wallet_share_") for c in ts.columns)
+    fig = make_subplots(rows=1, cols=2 if wallet else 1, subplot_titles=(
+        ["Market share (value of each period's purchases)"]
+        + (["Share of wallet of the focal firm's customers"] if wallet else [])))
+    d = ts[ts["t"] > 0]
+    for f in market.firms:
+        colour = FIRM_COLOURS[f.index % len(FIRM_COLOURS)]
+        fig.add_trace(go.Scatter(x=d["date"], y=d[f"market_share_{f.slug}"], name=f.name, legendgroup=f.name,
+                                 line=dict(color=colour)), row=1, col=1)
+        if wallet:
+            fig.add_trace(go.Scatter(x=d["date"], y=d[f"wallet_share_{f.slug}"], name=f.name, legendgroup=f.name,
+                                     showlegend=False, line=dict(color=colour, dash="dot")), row=1, col=2)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_layout(title="Competitive market")
+    return fig
+
+
+def firms_html(summary: dict) -> str:
+    """Each firm's profit and loss, market share and share of the focal customers' wallets."""
+    firms = summary.get("firms") or {}
+    if not firms:
+        return ""
+    cols = [("revenue", "revenue"), ("gross_margin", "gross margin"), ("marketing_spend", "marketing spend"),
+            ("fixed_cost", "fixed cost"), ("profit", "profit"), ("market_share", "market share"),
+            ("share_of_focal_wallets", "share of focal customers' wallets"), ("main_supplier_of", "main supplier of")]
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
+    body = ""
+    for name, r in firms.items():
+        cells = "".join(f"<td>{_cell(k, r.get(k))}</td>" for k, _ in cols)
+        plug = ", ".join(r.get("strategies", {}))
+        body += f"<tr><th>{html.escape(name)}</th>{cells}<td>{html.escape(plug or '–')}</td></tr>"
+    return ("<h2>Competitive market</h2><table class='grid' id='firms'><tr><th>firm</th>" + head
+            + "<th>rival plug-ins</th></tr>" + body + "</table><p>Every purchase goes to exactly one firm; "
+            "rivals carry no fixed overheads. Market share is the firm's share of the value of all "
+            "purchases in the simulated market.</p>")
+
+
+def _cell(key: str, v) -> str:
+    if v is None:
+        return "–"
+    if "share" in key:
+        return f"{v:.1%}"
+    return f"{v:,.0f}"
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f"<table class='kv'>{body}</table>"
@@ -115,7 +167,8 @@ def _fig(key: str, v, currency: str | None) -> str:
 
 def summary_html(summary: dict, currency: str | None = None, profile_rows: list | None = None) -> str:
     keys = ["revenue", "gross_margin", "service_cost", "marketing_spend", "profit", "roi", "churn_rate_annual",
-            "mean_clv", "top20_revenue_share", "acquisitions", "defections", "customers_end"]
+            "mean_clv", "top20_revenue_share", "acquisitions", "defections", "customers_end", "market_share",
+            "share_of_wallet"]
     label = {"roi": "return on all costs: profit / (service cost + marketing spend)"}
     parts = ["<h2>Summary</h2>", _table([(label.get(k, k), _fig(k, summary.get(k), currency)) for k in keys])]
     if profile_rows:
@@ -148,6 +201,7 @@ def summary_html(summary: dict, currency: str | None = None, profile_rows: list 
                   "<p>Incremental profit and ROI per strategy come from in-run control groups "
                   "(<code>strategy.&lt;name&gt;.holdout</code> &gt; 0); the mix as a whole is measured against "
                   "the paired no-action control above.</p>"]
+    parts.append(firms_html(summary))
     return "\n".join(parts)
 
 
@@ -162,7 +216,7 @@ def build_report(market, ts, flows, cohorts, summary, control_ts=None) -> str:
     labels = stage_labels(market)
     figs = [("stages", stage_figure(market, ts, labels)), ("flows", flow_figure(market, flows, labels)),
             ("cohorts", cohort_figure(cohorts)), ("money", money_figure(ts, control_ts)),
-            ("quadrants", quadrant_figure(ts))]
+            ("quadrants", quadrant_figure(ts)), ("competition", competition_figure(market, ts))]
     body = [_fig_html(f, f"fig-{name}", first=(i == 0)) for i, (name, f) in enumerate(figs)]
     d = "rtl" if market.cfg.output.locale == "fa" else "ltr"
     rows = None

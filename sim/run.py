@@ -93,7 +93,14 @@ def paired(treated: dict, control: dict) -> dict:
         "incremental_revenue": treated["revenue"] - control["revenue"],
         "churn_rate_change": treated["churn_rate_annual"] - control["churn_rate_annual"],
         "customers_end_change": treated["customers_end"] - control["customers_end"],
+        "control_market_share": control.get("market_share"),
+        "market_share_change": _diff(treated.get("market_share"), control.get("market_share")),
+        "rival_profit_change": _diff(treated.get("rival_profit"), control.get("rival_profit")),
     }
+
+
+def _diff(a, b):
+    return a - b if a is not None and b is not None else None
 
 
 def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None,

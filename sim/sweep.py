@@ -36,7 +36,8 @@ PROGRESS_TOTAL = ".sweep_total.json"
 
 PAIRED_KEYS = {"control_profit", "control_revenue", "control_churn_rate_annual", "control_customers_end",
                "control_mean_clv", "strategy_cost", "incremental_profit", "incremental_net_profit",
-               "roi_vs_control", "incremental_revenue", "churn_rate_change", "customers_end_change"}
+               "roi_vs_control", "incremental_revenue", "churn_rate_change", "customers_end_change",
+               "control_market_share", "market_share_change", "rival_profit_change"}
 
 def _register_resolvers() -> None:
     """Arithmetic for study configs: ``${sim.mul:a,b,...}`` and ``${sim.sub:a,b}``."""
@@ -247,3 +248,6 @@ class SweepCollect(Callback):
         files = collect.write(c, sweep_dir, objective if c.runs.empty or objective in c.runs else collect.decide.OBJECTIVE)
         log.info("sweep: collected %d finished run(s) (%d failed, %d unfinished) -> %s",
                  len(c.runs), len(c.failed), len(c.incomplete), files["html"])
+        ans = collect.answer(c)
+        if ans:
+            log.info("sweep: answer: %s", ans)

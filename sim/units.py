@@ -21,6 +21,8 @@ UNITS: dict[str, str] = {
     "churn_rate_annual": "pct", "control_churn_rate_annual": "pct", "top20_revenue_share": "pct",
     "p_best": "pct", "churn_rate_change": "pp",
     "customers_end": "count", "customers_end_change": "count", "n_customers": "count", "n": "count",
+    "market_share": "pct", "control_market_share": "pct", "share_of_wallet": "pct", "market_share_change": "pp",
+    "rival_profit": "money", "rival_profit_change": "money",
 }
 
 #: metric → (short label, definition); every metric the comparison page shows is here
@@ -56,6 +58,16 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "Defections per year per average active customer (a rate: a constant yearly loss of share p gives "
         "−ln(1 − p), e.g. 22.3 % for p = 20 %)."),
     "mean_clv": ("mean CLV", "Mean customer lifetime value over the customers acquired by the end of the run."),
+    "market_share": (
+        "market share",
+        "The focal firm's share of the value of all purchases in the simulated market (every purchase goes to "
+        "exactly one firm)."),
+    "market_share_change": (
+        "market share change vs control",
+        "Market share of the run minus that of its control, in percentage points."),
+    "rival_profit_change": (
+        "rivals' profit change vs control",
+        "The rivals' profit in the run minus in its control (rivals keep their plug-ins in the control)."),
     "roi": (
         "return on all costs",
         "Profit / (service cost + marketing spend) of the whole business, not of a campaign; kept in "

@@ -22,6 +22,7 @@ from .books import Books, to_cents
 from .calendar import DueCalendar
 from .ladder import CUSTOMER, LEAD, LOST, POOL, Ladder
 from .state import CAUSE, FOCAL, CustomerState
+from .wallet import Wallet
 
 AUDIENCES = ("prospect", "existing", "lapsed")   # columns of a channel's response table
 _AUDIENCE_OF_ROLE = np.array([0, 0, 1, 2], dtype=np.int8)  # pool, lead -> prospect; customer; lost
@@ -42,6 +43,13 @@ class World:
         self.channel_pref_share = pref / pref.sum()
         w = np.array([c.attractiveness for c in cfg.market.competitors], float)
         self.competitor_weights = w / w.sum()
+        self.wallet = Wallet(cfg, ladder, s, crng)   # share of wallet among the firms (sim.wallet)
+        self.rivals: list = []       # rival firms (sim.agents.firm.Firm), set by the market
+        # what rivals can see of the focal firm's moves (a programme with member benefits; advertising
+        # or offers to prospects): the day each was first seen, or None
+        self.public: dict[str, float | None] = {"loyalty_programme_since": None, "acquisition_push_since": None}
+        self.purchases_all = 0       # purchase events at any firm, and their value (cents): each goes
+        self.purchase_cents_all = 0  # to exactly one firm's books
         self.H = 0.0                 # cumulative exposure hazard
         self.ad_pressure = 0.0       # extra exposure hazard per day from advertising (strategies)
         self.wom_boost = 1.0         # multiplier on word of mouth (referral programme)
@@ -63,10 +71,16 @@ class World:
 
     # ------------------------------------------------------------------ rates & clocks
     def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
-        """Purchases per day of ``rows`` now (0 for anyone who is not a focal customer)."""
+        """Purchases per day of ``rows`` now, at any firm (share of wallet splits them; without it,
+        only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`)."""
         s, lad = self.s, self.ladder
-        r = s.rate[rows] * lad.rate[s.stage[rows]] * s.rate_boost[rows]
-        return np.where(lad.role[s.stage[rows]] == CUSTOMER, r, 0.0)
+        st = s.stage[rows]
+        role = lad.role[st]
+        r = s.rate[rows] * lad.rate[st] * s.rate_boost[rows]
+        if not self.wallet.on:
+            return np.where(role == CUSTOMER, r, 0.0)
+        f = self.wallet.rate_factor
+        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, s.rate[rows] * lad.rate[st] * f, 0.0))
 
     def negative_wom_factor(self) -> float:
         """Multiplier on exposure and conversion from negative word of mouth (1: none)."""
@@ -88,6 +102,8 @@ class World:
             d = (m.defection * lad.defect[s.stage[rows]]
                  * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rows]))
                  * (1.0 - s.switching_cost[rows]))
+            if self.wallet.on:  # a rival's programme pulls the other way (sim.wallet)
+                d = d * self.wallet.defection_factor(rows)
         elif kind == "pareto_nbd":
             d = s.lifetime_rate[rows]
         else:  # bgnbd: dropout happens at purchases, never in between
@@ -192,7 +208,10 @@ class World:
         if lost.any():  # entering lost: defect to a competitor
             r, tl = rows[lost], t[lost]
             u = self.crng.uniform(R.COMPETITOR, r, s.ev[r])
-            s.firm[r] = 1 + np.searchsorted(np.cumsum(self.competitor_weights), u * 0.999999999)
+            if self.wallet.on:  # the whole wallet moves to one rival, by its attraction for this customer
+                s.firm[r] = self.wallet.defect_to(r, u)
+            else:
+                s.firm[r] = 1 + np.searchsorted(np.cumsum(self.competitor_weights), u * 0.999999999)
             s.churned_at[r] = tl
             s.first_churn_at[r] = np.where(np.isnan(s.first_churn_at[r]), tl, s.first_churn_at[r])
             self.defections += int(r.size)
@@ -217,7 +236,7 @@ class World:
                 self.books.acquired(rn)
                 self.acquisitions += int(rn.size)
                 self.hooks.emit("acquisition", rn, te[new])
-            self.purchase(r, te, evaluate_transitions=False)
+            self.purchase(r, te, evaluate_transitions=False, wallet=False)
         self.set_clocks(rows, t)
 
     def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
@@ -262,13 +281,29 @@ class World:
         return s.spend[rows] * self.ladder.spend[s.stage[rows]] * growth * up
 
     def purchase(self, rows: np.ndarray, t: np.ndarray, evaluate_transitions: bool = True,
-                 basket: float | np.ndarray = 1.0, margin_share: float | None = None) -> None:
-        """One purchase and its service encounter for every row, at times ``t``."""
+                 basket: float | np.ndarray = 1.0, margin_share: float | None = None,
+                 wallet: bool = True) -> None:
+        """One purchase for every row, at times ``t``. With share of wallet (``wallet``: a
+        purchase the customer's own clock brought), each goes to one firm by the customer's
+        shares; the focal firm's purchases get its service encounter. A purchase the focal firm
+        made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``."""
         if rows.size == 0:
             return
         s, cfg, lad = self.s, self.cfg, self.ladder
         sv = cfg.service
+        t = np.broadcast_to(np.asarray(t, float), rows.shape)
         c = self.touch(rows)
+        if wallet and self.wallet.on:
+            firm = self.wallet.assign(rows, c)
+            away = firm > 0
+            if away.any():
+                self._rival_purchase(rows[away], t[away], firm[away], c[away])
+                keep = ~away
+                rows, t, c = rows[keep], t[keep], c[keep]
+                if np.ndim(basket):
+                    basket = np.asarray(basket)[keep]
+                if rows.size == 0:
+                    return
         s.t_buy[rows] = np.inf  # this purchase consumes the purchase clock
         s.r_buy[rows] = 0.0
         st = s.stage[rows]
@@ -277,6 +312,8 @@ class World:
         amount = self.basket(rows, t) * basket * np.exp(sig * z - sig * sig / 2)
         cents = np.maximum(to_cents(amount), 1)
         self.books.sale(rows, t, cents, lad.service_cents[st], s.channel[rows], margin_share)
+        self.purchases_all += int(rows.size)
+        self.purchase_cents_all += int(cents.sum())
         # service encounter
         q = np.clip(sv.quality + self.quality_shift + s.service_boost[rows]
                     + sv.quality_sd * self.crng.normal(R.QUALITY, rows, c), 0, 1)
@@ -323,6 +360,23 @@ class World:
                 moved |= drop
         # the purchase clock was consumed: a fresh one; the hazard clock keeps its remaining hazard
         self.set_clocks(rows[~moved], t[~moved])
+
+    def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray) -> None:
+        """Purchases that went to rivals: the amount (same draw the focal firm would have had),
+        the rival's books and records; the focal firm records nothing."""
+        s = self.s
+        s.t_buy[rows] = np.inf  # the purchase clock was consumed
+        s.r_buy[rows] = 0.0
+        sig = self.cfg.market.basket_noise
+        z = self.crng.normal(R.AMOUNT, rows, c)
+        amount = s.spend[rows] * self.ladder.spend[s.stage[rows]] * np.exp(sig * z - sig * sig / 2)
+        cents = np.maximum(to_cents(amount), 1)
+        self.purchases_all += int(rows.size)
+        self.purchase_cents_all += int(cents.sum())
+        for k in np.unique(firm):
+            m = firm == k
+            self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
+        self.set_clocks(rows, t)
 
     # ------------------------------------------------------------------ other events
     def stage_event(self, rows: np.ndarray, t: np.ndarray) -> None:

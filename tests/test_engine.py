@@ -75,7 +75,7 @@ def test_purchase_transition_conditions_and_probability():
     m.s.attitude[rows[:10]] = 0.95
     m.s.satisfaction[rows[:10]] = 0.95
     m.s.attitude[rows[10:]] = 0.1  # fails the attitude condition
-    m.world.purchase(rows, np.zeros(rows.size))
+    m.world.purchase(rows, np.zeros(rows.size), wallet=False)  # a purchase at the focal firm (no wallet split)
     assert (m.s.stage[rows[:10]] == loyal).all()
     assert (m.s.stage[rows[10:]] == client).all()
 

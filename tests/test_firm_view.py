@@ -47,6 +47,27 @@ def test_shuffling_latent_traits_leaves_every_targeting_decision_unchanged(strat
         assert np.array_equal(before[name], after[name]), name
 
 
+def test_a_rivals_targeting_ignores_latent_traits_and_the_focal_firms_records():
+    """A rival's loyalty programme chooses from the rival's own records only."""
+    cfg = sim.load(["market.n_customers=1500", "market.days=400", "engine.progress=false", "strategy=win_back"])
+    cfg.market.competitors[0].strategy = {"club": {"_target_": "sim.strategies.LoyaltyProgramme", "budget": 5000,
+                                                   "every_days": 60}}
+    m = sim.build(cfg)
+    m.start()
+    m.clock.env.run(until=200.5)
+    club = m.firms[1].strategies[0]
+    before = club.choose(club.crm).copy()
+    assert before.size
+    _shuffle_latent(m)
+    g = np.random.default_rng(2)
+    for arr in (m.world.wallet.lock, m.world.wallet.attitude, m.world.wallet.boost):
+        arr[:] = arr[g.permutation(m.n)]
+    for col in RECORDED:  # the focal firm's records do not matter to the rival either
+        a = getattr(m.s, col)
+        a[:] = a[g.permutation(m.n)]
+    assert np.array_equal(before, club.choose(club.crm))
+
+
 def test_shuffling_latent_traits_changes_what_a_latent_ranking_would_choose():
     """The shuffle test has teeth: a ranking by the true spend level does change."""
     m = _mid_run("cross_sell")
@@ -89,7 +110,7 @@ def test_the_firm_classifies_stages_from_records():
     assert (truly_lost & (lad.role[st] == 2)).any()
 
 
-STRATEGY_MODULES = ["acquisition.py", "development.py", "retention.py", "segmentation.py"]
+STRATEGY_MODULES = ["acquisition.py", "development.py", "retention.py", "segmentation.py", "rivals.py"]
 FORBIDDEN_ATTRS = {"s", "world", "books", "ladder", "_m", "_market", "crng"}
 
 

@@ -7,11 +7,12 @@ from .development import CrossSell, UpSell
 from .events import ServiceShock
 from .retention import ChurnOutreach, LoyaltyProgramme, ServiceRecovery, WinBack
 from .segmentation import RFM, Segmentation, StageSegment, Survey, ValueSegment
+from .rivals import CompetitiveResponse, Promotion
 from .build import build_strategies
 
 __all__ = [
     "Strategy", "Segmenter", "DoNothing", "MassAdvertising", "TargetedAcquisition", "ReferralProgramme",
     "LoyaltyProgramme", "ServiceRecovery", "ChurnOutreach", "WinBack", "CrossSell", "UpSell",
     "RFM", "ValueSegment", "StageSegment", "Segmentation", "build_strategies",
-    "ServiceShock", "MarketEvent", "Plugin", "Survey",
+    "ServiceShock", "MarketEvent", "Plugin", "Survey", "Promotion", "CompetitiveResponse",
 ]

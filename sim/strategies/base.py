@@ -9,6 +9,9 @@ clear messages) and one YAML file in ``configs/strategy/`` naming it with ``_tar
   ``act(crm, t)`` runs on its calendar (``start_day``, ``every_days``); ``setup(crm)`` may
   listen to observed events (``crm.on("purchase" | "complaint" | "lead" | "acquisition", fn)``).
 * A :class:`Segmenter` chooses and orders rows for a strategy, from the same view.
+* A rival firm runs plug-ins from the same library (``market.competitors[i].strategy``) through
+  its own view (:class:`sim.crm.RivalView`); a plug-in that can work for a rival says so
+  (``rival_ok``), one that only makes sense for a rival says that (``rival_only``).
 * A :class:`MarketEvent` changes the world itself (a service shock, a validation mechanism).
   It receives the market, spends nothing, and stays in the paired no-action control.
 """
@@ -171,6 +174,11 @@ class Plugin(PluginParams):
 class Strategy(Plugin):
     """A firm strategy: budget (currency, whole run), channel, holdout share, segment."""
 
+    #: True for plug-ins a rival firm may run (they use only what a rival's view offers).
+    rival_ok: ClassVar[bool] = False
+    #: True for plug-ins only a rival may run (they watch the focal firm's public moves).
+    rival_only: ClassVar[bool] = False
+
     budget: float = Field(0.0, ge=0, description="currency available to this strategy for the whole run")
     channel: str | None = Field("email", description="contact channel (a key of `channels`)")
     holdout: float = Field(0.0, ge=0, lt=1, description="share of targeted customers kept as a control group")
@@ -194,15 +202,16 @@ class Strategy(Plugin):
                              "null is only for plug-ins that contact no one")
         return v
 
-    def bind(self, market, index: int) -> None:
-        """Engine side: give the strategy its CRM view, budget and counters."""
-        from ..crm import CrmView
+    def bind(self, market, index: int, firm=None) -> None:
+        """Engine side: give the strategy its CRM view (the focal firm's, or ``firm``'s when it is
+        a rival), budget and counters."""
+        from ..crm import CrmView, RivalView
         if index >= 64:
             raise ValueError("at most 64 strategies in one run")
         if self.channel is not None:
             market.channel_index(self.channel)  # fails early with the list of channels
         self._index = index
-        self._crm = CrmView(market, self)
+        self._crm = RivalView(market, firm, self) if firm is not None and firm.index > 0 else CrmView(market, self)
         self._ledger = BudgetLedger(round(self.budget * 100))
         self._stats = {"contacts": 0, "responders": 0, "actions": 0}
         self.setup(self._crm)
@@ -290,6 +299,7 @@ class DoNothing(Strategy):
     """The no-action baseline: spends nothing, does nothing."""
 
     kind: ClassVar[str] = "baseline"
+    rival_ok: ClassVar[bool] = True
     channel: str | None = None
 
 

@@ -99,17 +99,27 @@ def _build(spec: Any, where: str):
 
 
 def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None = None,
-                     channels: list[str] | None = None) -> list[Plugin]:
-    """Instantiate and check every strategy; errors name the config key."""
+                     channels: list[str] | None = None, *, where_prefix: str = "strategy",
+                     rival: bool = False) -> list[Plugin]:
+    """Instantiate and check every strategy; errors name the config key. ``rival``: the plug-ins
+    of a rival firm (``where_prefix`` e.g. ``market.competitors[0].strategy``)."""
     spec = spec or {}
     for name, s in spec.items():  # the whole tree is checked before anything is built
-        where = f"strategy.{name}"
+        where = f"{where_prefix}.{name}"
         if not isinstance(s, dict) or "_target_" not in s:
             raise ConfigError(f"invalid configuration:\n  {where}: needs a _target_ naming a strategy class")
         check_targets(s, where, (Strategy, MarketEvent))
+        cls = _allowed(s["_target_"], where, (Strategy, MarketEvent))
+        if rival and not getattr(cls, "rival_ok", False):
+            raise ConfigError(f"invalid configuration:\n  {where}._target_ = {s['_target_']!r}: a rival cannot run "
+                              "this plug-in; rivals run DoNothing, LoyaltyProgramme, Promotion and "
+                              "CompetitiveResponse (plug-ins with rival_ok)")
+        if not rival and getattr(cls, "rival_only", False):
+            raise ConfigError(f"invalid configuration:\n  {where}._target_ = {s['_target_']!r}: only a rival runs "
+                              "this plug-in; put it under market.competitors[i].strategy")
     out = []
     for name, s in spec.items():
-        where = f"strategy.{name}"
+        where = f"{where_prefix}.{name}"
         obj = _build({**s, "name": s.get("name") or name}, where)
         channel = getattr(obj, "channel", None)
         if channels is not None and channel is not None and channel not in channels:

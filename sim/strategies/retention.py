@@ -21,6 +21,7 @@ class LoyaltyProgramme(Strategy):
     """
 
     kind: ClassVar[str] = "retention"
+    rival_ok: ClassVar[bool] = True
     every_days: float = 30.0
     eligible_stages: list[str] = Field(default_factory=lambda: ["repeat_buyer", "client", "loyal", "advocate"])
     enrol_response: float = Field(0.1, ge=0, le=1, description="share of invited customers who join")
