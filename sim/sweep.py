@@ -59,7 +59,8 @@ SUMMARY_FIGURES = frozenset({
     "acquisitions", "churn_rate_annual", "contact_cost", "customers_end", "days", "defections",
     "events_transactions", "gross_margin", "marketing_spend", "mean_clv", "n_customers",
     "other_marketing_spend", "profit", "revenue", "roi", "service_cost", "top20_revenue_share", "total_clv",
-    "cost_of_goods", "offer_cost", "fixed_cost", "acquisition_cost_per_customer", "top20_profit_share"})
+    "cost_of_goods", "offer_cost", "fixed_cost", "acquisition_cost_per_customer", "top20_profit_share",
+    "market_share", "share_of_wallet", "rival_profit"})
 OBJECTIVES = SUMMARY_FIGURES | PAIRED_KEYS | {"clv_change"}
 
 
