@@ -35,6 +35,10 @@ class _Strict(BaseModel):
 
 
 class StageInit(_Strict):
+    """A stage's day-0 population: its share of the market and its customers' starting traits."""
+
+    share: float | None = Field(None, ge=0, le=1, description="share of the market in this stage on day 0 "
+                                "(the shares of a ladder add up to 1; market.initial_stages overrides them)")
     satisfaction: float = Field(0.6, ge=0, le=1)
     trust: float = Field(0.0, ge=0, le=1)
     attitude: float = Field(0.3, ge=0, le=1)
@@ -115,6 +119,10 @@ class Ladder(_Strict):
                 raise ValueError(
                     f"{where}: event={t.event!r} must lead to a stage with role {allowed_to[t.event]}, "
                     f"but {t.to!r} has role {role[t.to]!r}")
+        shares = {s.name: s.init.share for s in self.stages if s.init.share is not None}
+        if shares and abs(sum(shares.values()) - 1) > 1e-6:
+            raise ValueError(f"stages[*].init.share: the stages' shares must add up to 1, they add up to "
+                             f"{sum(shares.values()):g} ({shares})")
         for s in self.stages:
             if s.role == "customer" and not any(
                     t.event == "defection" and s.name in t.from_ for t in self.transitions):
@@ -122,7 +130,15 @@ class Ladder(_Strict):
         return self
 
     def index(self, name: str) -> int:
+        """The position of stage ``name`` on the ladder."""
         return [s.name for s in self.stages].index(name)
+
+    def initial_shares(self, override: dict[str, float] | None = None) -> dict[str, float]:
+        """Day-0 share of every stage: ``override`` (``market.initial_stages``) if given, else the
+        stages' own ``init.share`` (stages without one start empty)."""
+        if override is not None:
+            return {s.name: float(override.get(s.name, 0.0)) for s in self.stages}
+        return {s.name: float(s.init.share or 0.0) for s in self.stages}
 
 
 class Competitor(_Strict):
@@ -161,7 +177,8 @@ class Market(_Strict):
     n_customers: int = Field(gt=0, le=50_000_000)
     days: float = Field(gt=0, le=36_500)
     start_date: str = "2026-01-01"
-    initial_stages: dict[str, float]
+    initial_stages: dict[str, float] | None = Field(
+        None, description="day-0 share by stage name; null: the ladder's own init.share of each stage")
     # value: basket value ~ LogNormal with this mean and log-sd (skew → Pareto-like split)
     mean_spend: float = Field(gt=0)
     spend_sigma: float = Field(ge=0, le=4)
@@ -265,14 +282,19 @@ class SimConfig(_Strict):
     @model_validator(mode="after")
     def _cross(self) -> "SimConfig":
         names = [s.name for s in self.ladder.stages]
-        for k, v in self.market.initial_stages.items():
-            if k not in names:
-                raise ValueError(f"market.initial_stages: unknown stage {k!r}; stages are {names}")
-            if not (0 <= v <= 1) or math.isnan(v):
-                raise ValueError(f"market.initial_stages.{k} = {v!r}: a share must be in [0, 1]")
-        total = sum(self.market.initial_stages.values())
-        if abs(total - 1) > 1e-6:
-            raise ValueError(f"market.initial_stages: shares must add up to 1, they add up to {total:g}")
+        override = self.market.initial_stages
+        if override is not None:
+            for k, v in override.items():
+                if k not in names:
+                    raise ValueError(f"market.initial_stages: unknown stage {k!r}; stages are {names}")
+                if not (0 <= v <= 1) or math.isnan(v):
+                    raise ValueError(f"market.initial_stages.{k} = {v!r}: a share must be in [0, 1]")
+            total = sum(override.values())
+            if abs(total - 1) > 1e-6:
+                raise ValueError(f"market.initial_stages: shares must add up to 1, they add up to {total:g}")
+        elif not any(s.init.share is not None for s in self.ladder.stages):
+            raise ValueError("no initial stage mix: give each ladder stage an init.share (they add up to 1) "
+                             "or set market.initial_stages")
         if not any(c.preference > 0 for c in self.channels.values()):
             raise ValueError("channels: at least one channel needs preference > 0")
         for name, spec in self.strategy.items():
@@ -302,6 +324,8 @@ def format_errors(err: ValidationError, prefix: str = "") -> str:
             lines.append(f"{key}: missing required key")
         elif e["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key (typo?) — value {e.get('input')!r}")
+        elif key and isinstance(e.get("input"), (dict, list)):  # a whole section: name it, do not dump it
+            lines.append(f"{key}: {msg}")
         elif key:
             lines.append(f"{key} = {e.get('input')!r}: {msg}")
         else:

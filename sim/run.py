@@ -17,7 +17,8 @@ from .strategies import build_strategies
 def strategies_for(cfg: SimConfig, *, with_strategies: bool = True) -> list:
     """The plug-ins of a validated config, checked against its ladder and channels; without
     strategies (the no-action control) only market events (``environment`` plug-ins) stay."""
-    strategies = build_strategies(cfg.strategy, [s.name for s in cfg.ladder.stages], list(cfg.channels))
+    strategies = build_strategies(cfg.strategy, [s.name for s in cfg.ladder.stages], list(cfg.channels),
+                                  [s.role for s in cfg.ladder.stages])
     return strategies if with_strategies else [s for s in strategies if s.environment]
 
 
