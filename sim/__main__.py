@@ -87,7 +87,16 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def cli() -> None:
-    from .cli_check import unknown_key_message
+    """The ``sim`` command and ``python -m sim``: check the command line, then run Hydra's main."""
+    from .cli_check import hydra_flag, unknown_key_message
+    from .config import check_config_dir
+    config_dir = hydra_flag(sys.argv[1:], "--config-dir", "-cd")
+    if config_dir is not None:
+        try:
+            check_config_dir(config_dir)
+        except ConfigError as e:
+            print(f"sim: {e}", file=sys.stderr)
+            sys.exit(2)
     msg = unknown_key_message(sys.argv[1:])
     if msg:
         print(msg, file=sys.stderr)

@@ -315,6 +315,7 @@ def _loc(loc: tuple) -> str:
 
 
 def format_errors(err: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as one line per problem, each naming its config key (under ``prefix``)."""
     lines = []
     for e in err.errors():
         key = _loc(tuple(x for x in e["loc"] if x not in ("function-after",)))
@@ -349,15 +350,62 @@ def validate(cfg: Any) -> SimConfig:
         raise ConfigError(format_errors(e)) from None
 
 
-def compose(overrides: list[str] | None = None, config_name: str = "config"):
-    """Compose the project's Hydra config outside ``python -m sim`` (tests, notebooks, the app)."""
+def compose(overrides: list[str] | None = None, config_name: str = "config",
+            config_dir: str | Path | None = None):
+    """Compose the Hydra config outside ``python -m sim`` (scripts, notebooks, tests, the app).
+
+    Args:
+        overrides: command-line style overrides, e.g. ``["market.n_customers=2000", "strategy=win_back"]``.
+        config_name: the primary config (``config``, or a study's name with ``config_dir="experiments"``).
+        config_dir: a folder of your own laid over the packaged configs, as ``python -m sim --config-dir``
+            does: its files win over packaged files of the same name, and its new options (e.g.
+            ``strategy/my_strategy.yaml``) join the packaged ones.
+
+    Returns:
+        The composed ``DictConfig`` (not validated; :func:`load` validates).
+    """
     from hydra import compose as _compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    overrides = list(overrides or [])
+    primary = CONFIG_DIR
+    if config_dir is not None:
+        check_config_dir(config_dir)  # no name in both folders, so their order does not matter
+        user = Path(config_dir).resolve()
+        if (user / f"{config_name}.yaml").is_file():  # a primary config of the user's (a study)
+            primary, extra = user, CONFIG_DIR
+        else:
+            extra = user
+        overrides.append(f"hydra.searchpath=[file://{extra}]")
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        return _compose(config_name=config_name, overrides=list(overrides or []))
+    with initialize_config_dir(config_dir=str(primary), version_base=None):
+        return _compose(config_name=config_name, overrides=overrides)
 
 
-def load(overrides: list[str] | None = None, config_name: str = "config") -> SimConfig:
-    return validate(compose(overrides, config_name))
+def shadowed_files(config_dir: str | Path) -> list[str]:
+    """Files of a user's config folder that a packaged file of the same name would hide (Hydra reads
+    the packaged configs first, so a user's ``market/default.yaml`` would be silently ignored)."""
+    root = Path(config_dir)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml")
+                  if (CONFIG_DIR / p.relative_to(root)).is_file())
+
+
+def check_config_dir(config_dir: str | Path) -> None:
+    """Raise :class:`ConfigError` if ``config_dir`` is missing or holds a file a packaged one hides."""
+    if not Path(config_dir).is_dir():
+        raise ConfigError(f"config directory not found: {config_dir}")
+    hidden = shadowed_files(config_dir)
+    if hidden:
+        raise ConfigError(f"{config_dir}: {', '.join(hidden)} would be hidden by the packaged file(s) of the same "
+                          f"name in {CONFIG_DIR}; give yours another name (e.g. market/mine.yaml, then market=mine) "
+                          f"or set values in a config of your own (--config-name, with defaults: [config, _self_])")
+
+
+def load(overrides: list[str] | None = None, config_name: str = "config",
+         config_dir: str | Path | None = None) -> SimConfig:
+    """Compose (see :func:`compose`) and validate a config: the usual start of a script.
+
+    Raises:
+        ConfigError: a bad value, named by its key (the message ``python -m sim`` prints).
+    """
+    return validate(compose(overrides, config_name, config_dir))

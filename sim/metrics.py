@@ -14,7 +14,8 @@ MONEY = ("revenue", "margin", "service_cost", "contact_cost", "offer_cost", "oth
 
 
 def make_datacollector(market) -> mesa.DataCollector:
-    """Model reporters: stage stock, cumulative money (cents), flows, quadrant counts."""
+    """The market's Mesa DataCollector: stage stock, cumulative money (cents), flows, quadrant counts
+    and per-strategy spend at every report (read as a table by :func:`timeseries`)."""
     rep = {"t": lambda m: float(m.env.now)}
     for k, name in enumerate(market.stage_names):
         rep[f"stage_{name}"] = (lambda kk: lambda m: int(np.count_nonzero(m.s.stage == kk)))(k)
@@ -35,7 +36,10 @@ def make_datacollector(market) -> mesa.DataCollector:
 
 
 def timeseries(market) -> pd.DataFrame:
-    """One row per report time: stock, per-period flows and money (currency), cumulative too."""
+    """One row per report time: stock, per-period flows and money (currency), cumulative too.
+
+    The table of ``timeseries.parquet``; its columns are described in ``sim.schema.FILES``.
+    """
     df = market.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     df["date"] = pd.Timestamp(market.cfg.market.start_date) + pd.to_timedelta(df["t"], unit="D")
     for k in MONEY:
@@ -58,7 +62,7 @@ def timeseries(market) -> pd.DataFrame:
 
 
 def flows(market) -> pd.DataFrame:
-    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count."""
+    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count (``flows.parquet``)."""
     rows = []
     prev = np.zeros((market.n_stages, market.n_stages), dtype=np.int64)
     for t, cum in market._flow_rows:
@@ -70,6 +74,9 @@ def flows(market) -> pd.DataFrame:
 
 
 def customers(market) -> pd.DataFrame:
+    """One row per person in the market at the end of the run (``customers.parquet``): stage, firm,
+    acquisition and churn times, latent traits, loyalty quadrant, counts, money (currency), CLV and
+    each strategy's treated/holdout flags. Columns: ``sim.schema.FILES["customers.parquet"]``."""
     s, m = market.s, market
     stage = np.asarray(m.stage_names)[s.stage]
     quad = np.asarray(QUADRANTS)[m.loyalty_quadrant()]
@@ -111,6 +118,8 @@ def customers(market) -> pd.DataFrame:
 
 
 def transactions(market) -> pd.DataFrame:
+    """The purchase log (``transactions.parquet``): customer, time in days and as a date, amount
+    (currency), channel; sorted by time. It has the columns CLV libraries expect."""
     cid, t, cents, ch = market.transactions()
     start = pd.Timestamp(market.cfg.market.start_date)
     return pd.DataFrame({
