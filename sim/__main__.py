@@ -11,7 +11,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from . import sweep as _sweep  # noqa: F401 - registers the study configs' resolvers
-from .config import ConfigError, validate
+from .config import ConfigError, resolve, validate
 
 log = logging.getLogger("sim")
 
@@ -50,8 +50,8 @@ def main(cfg: DictConfig) -> float | None:
     from .sweep import clear_failure, objective, sweep_options, write_failure
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
-    container = OmegaConf.to_container(cfg, resolve=True)
     try:
+        container = resolve(cfg)
         opts = sweep_options(container.pop("sweep", None))
         container.pop("study", None)  # free study parameters, used through interpolation only
         scfg = validate(container)

@@ -13,7 +13,7 @@ from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-GROUPS = ("ladder", "market", "strategy", "scenario", "experiment")
+GROUPS = ("ladder", "market", "strategy", "scenario", "experiment", "profile")
 
 
 def _keys(node, prefix: str = "") -> list[str]:

@@ -30,15 +30,16 @@ import pandas as pd
 import yaml
 
 from .outputs import SUMMARY, atomic_write_parquet, atomic_write_text, finished_summary
-from .sweep import FAILED, clv_change
+from . import decide, units
+from .results import FAILED, budget_and_spend, clv_change
 
 # (column, label, paired against the control?)
 METRICS: list[tuple[str, str, bool]] = [
-    ("roi_vs_control", "ROI vs no-action control", True),
+    ("roi_vs_control", "ROI vs no-action control (net gain / strategy cost)", True),
     ("incremental_net_profit", "incremental net profit vs control", True),
     ("churn_rate_change", "annual churn change vs control", True),
     ("clv_change", "mean CLV change vs control", True),
-    ("roi", "ROI", False),
+    ("roi", "return on all costs (not the campaign ROI)", False),
     ("profit", "profit", False),
     ("churn_rate_annual", "annual churn rate", False),
     ("mean_clv", "mean CLV", False),
@@ -122,6 +123,7 @@ def _row(job: Path, sweep_dir: Path, summ: dict) -> dict:
               "control_churn_rate_annual", "control_mean_clv"):
         row[k] = p.get(k)
     row["clv_change"] = clv_change(summ)
+    row.update(budget_and_spend(summ), currency=(cfg.get("output") or {}).get("currency"))
     return row
 
 
@@ -233,7 +235,7 @@ def numeric_params(runs: pd.DataFrame, params: list[str]) -> list[str]:
 
 # ----------------------------------------------------------------------------- HTML
 
-def _bar_figure(comp: pd.DataFrame, metrics: list[tuple[str, str, bool]], title: str):
+def _bar_figure(comp: pd.DataFrame, metrics: list[tuple[str, str, bool]], title: str, currency: str | None = None):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -242,16 +244,28 @@ def _bar_figure(comp: pd.DataFrame, metrics: list[tuple[str, str, bool]], title:
         return None
     cols = 2
     rows = math.ceil(len(ms) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[m[1] for m in ms], vertical_spacing=0.12)
+    # horizontal bars: option names stay readable on the shared y axis; the height gives every
+    # panel room for its bars and its title (no title over the tick labels of the panel above)
+    n_groups = comp["group"].nunique()
+    panel = max(160, 26 * n_groups + 40)
+    gap = 90
+    height = rows * panel + (rows - 1) * gap + 110
+    titles = [m[1] + (f" ({currency})" if currency and units.UNITS.get(m[0]) == "money" else "") for m in ms]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True,
+                        horizontal_spacing=0.06, vertical_spacing=gap / height if rows > 1 else 0.0)
     for i, (m, label, _) in enumerate(ms):
         d = comp[comp["metric"] == m]
         err_hi = (d["ci_high"] - d["mean"]).fillna(0)
         err_lo = (d["mean"] - d["ci_low"]).fillna(0)
-        text = [f"n={n}, 95% CI [{lo:.3g}, {hi:.3g}]" for n, lo, hi in zip(d["n"], d["ci_low"], d["ci_high"])]
-        fig.add_trace(go.Bar(x=d["group"], y=d["mean"], name=label, showlegend=False, hovertext=text,
-                             error_y=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo)),
+        text = [f"{units.fmt(m, v, currency)} (n={n}, 95 % CI {units.fmt(m, lo, currency)} to {units.fmt(m, hi, currency)})"
+                for v, n, lo, hi in zip(d["mean"], d["n"], d["ci_low"], d["ci_high"])]
+        fig.add_trace(go.Bar(y=d["group"], x=d["mean"], orientation="h", name=label, showlegend=False,
+                             hovertext=text, hoverinfo="text+y",
+                             error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo)),
                       row=i // cols + 1, col=i % cols + 1)
-    fig.update_layout(title=title, height=330 * rows)
+        fig.update_xaxes(**units.axis_format(m), row=i // cols + 1, col=i % cols + 1)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(title=title, height=height)
     return fig
 
 
@@ -260,10 +274,12 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
     from plotly.subplots import make_subplots
 
     ms = [m for m in METRICS if m[0] in ("roi_vs_control", "incremental_net_profit", "churn_rate_annual",
-                                        "mean_clv", "roi", "clv_change") and (comp["metric"] == m[0]).any()]
+                                        "mean_clv", "clv_change") and (comp["metric"] == m[0]).any()]
     others = [p for p in params if p != param]
     rows = math.ceil(len(ms) / 2)
-    fig = make_subplots(rows=rows, cols=2, subplot_titles=[m[1] for m in ms], vertical_spacing=0.12)
+    height = 330 * rows + 60
+    fig = make_subplots(rows=rows, cols=2, subplot_titles=[m[1] for m in ms],
+                        vertical_spacing=min(0.3, 110 / height) if rows > 1 else 0.0)
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     for i, (m, label, _) in enumerate(ms):
         d = comp[comp["metric"] == m]
@@ -285,9 +301,10 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
             fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name, legendgroup=name,
                                      line=dict(color=colour), showlegend=(i == 0)),
                           row=i // 2 + 1, col=i % 2 + 1)
-    fig.update_xaxes(title_text=param.removeprefix("param."))
+        fig.update_yaxes(**units.axis_format(m), row=i // 2 + 1, col=i % 2 + 1)
+    fig.update_xaxes(title_text=param.removeprefix("param."), title_standoff=4)
     fig.update_layout(title=f"Response to {param.removeprefix('param.')} (mean and 95 % CI over replications)",
-                      height=330 * rows)
+                      height=height)
     return fig
 
 
@@ -297,23 +314,29 @@ def _fig_html(fig, div_id: str, first: bool) -> str:
                        config={"displaylogo": False})
 
 
-def _table_html(comp: pd.DataFrame) -> str:
+def _table_html(comp: pd.DataFrame, currency: str | None = None) -> str:
+    comp = comp[comp["metric"] != "roi"]  # one ROI in view: the paired one
     if comp.empty:
         return "<p>No finished runs.</p>"
-    t = comp[["group", "metric", "mean", "ci_low", "ci_high", "n"]].copy()
-    return t.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–", border=0, classes="tbl")
+    t = pd.DataFrame({"option": comp["group"], "metric": comp["label"],
+                      **{c: [units.fmt(m, v, currency) for m, v in zip(comp["metric"], comp[c])]
+                         for c in ("mean", "ci_low", "ci_high")}, "n": comp["n"]})
+    return t.to_html(index=False, na_rep="–", border=0, classes="tbl num cmp")
 
 
-def comparison_html(c: Collected, sweep_dir: Path) -> str:
-    """The self-contained plotly page ``comparison.html`` of a collected sweep."""
+def comparison_html(c: Collected, sweep_dir: Path, lead: str = "") -> str:
+    """The comparison page; ``lead`` (the ranking section) comes first."""
+    currency = _currency(c.runs)
     parts = []
     first = True
     paired = [m for m in METRICS if m[2] and m[0] in ("roi_vs_control", "incremental_net_profit",
                                                        "churn_rate_change", "clv_change")]
-    plain = [m for m in METRICS if m[0] in ("roi", "churn_rate_annual", "mean_clv", "profit")]
+    plain = [m for m in METRICS if m[0] in ("profit", "churn_rate_annual", "mean_clv", "revenue")]
     for div, fig in (("cmp-paired", _bar_figure(c.comparison, paired,
-                                                "Paired against the no-action control (mean, 95 % CI over replications)")),
-                     ("cmp-plain", _bar_figure(c.comparison, plain, "ROI, churn and CLV (mean, 95 % CI)"))):
+                                                "Paired against the no-action control (mean, 95 % CI over replications)",
+                                                currency)),
+                     ("cmp-plain", _bar_figure(c.comparison, plain, "Profit, churn and CLV (mean, 95 % CI)",
+                                               currency))):
         if fig is not None:
             parts.append(_fig_html(fig, div, first))
             first = False
@@ -330,29 +353,43 @@ def comparison_html(c: Collected, sweep_dir: Path) -> str:
     params = ", ".join(p.removeprefix("param.") for p in c.params) or "none"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep comparison: {html.escape(sweep_dir.name)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px}}
-.tbl{{border-collapse:collapse;font-size:0.85em}}.tbl td,.tbl th{{padding:2px 8px;border-bottom:1px solid #ddd}}</style>
+<style>body{{font-family:system-ui,sans-serif;margin:1.5em;max-width:1250px}}
+.tbl{{border-collapse:collapse;font-size:0.85em}}.tbl td,.tbl th{{padding:2px 6px;border-bottom:1px solid #ddd}}
+.num td{{text-align:right;white-space:nowrap}}#ranking{{font-size:0.8em}}#ranking th{{font-size:0.95em}}#ranking td:nth-child(2),.cmp td:nth-child(-n+2){{text-align:left;white-space:normal}}
+.tbl tr.best{{font-weight:600;background:#e8f4e8}}.tbl tr.tied{{background:#f3f3f3}}
+.verdict{{font-size:1.1em;border-left:4px solid #2ca02c;padding:0.4em 0.8em;background:#f6fbf6}}
+.note{{color:#555;font-size:0.9em}}.glossary dt{{font-weight:600;margin-top:0.4em}}.glossary dd{{margin-left:1.5em}}</style>
 </head><body>
 <h1>Sweep comparison</h1>
+{lead}
 <p>Sweep <code>{html.escape(str(sweep_dir))}</code>. Groups by: {html.escape(params)}.
 Intervals are two-sided 95 % t-intervals over replications (seeds); the paired figures compare each run
 with its own no-action control under common random numbers.</p>
 {status}
 {''.join(parts)}
 <h2>Table</h2>
-{_table_html(c.comparison)}
+{_table_html(c.comparison, currency)}
+{decide.glossary_html([m for m, _, _ in METRICS if m != "roi"])}
 </body></html>
 """
 
 
-def write(c: Collected, sweep_dir: str | Path) -> dict[str, Path]:
-    """Write ``collected.parquet``, ``comparison.parquet`` and ``comparison.html`` atomically."""
+def _currency(runs: pd.DataFrame) -> str | None:
+    cur = runs["currency"].dropna() if "currency" in runs else pd.Series(dtype=object)
+    return str(cur.iloc[0]) if len(cur) else None
+
+
+def write(c: Collected, sweep_dir: str | Path, objective: str = decide.OBJECTIVE) -> dict[str, Path]:
+    """Write collected.parquet, comparison.parquet, ranking.csv (by ``objective``) and comparison.html."""
     sweep_dir = Path(sweep_dir)
     files = {"collected": sweep_dir / "collected.parquet", "comparison": sweep_dir / "comparison.parquet",
              "html": sweep_dir / "comparison.html"}
     atomic_write_parquet(files["collected"], c.runs)
     atomic_write_parquet(files["comparison"], c.comparison)
-    atomic_write_text(files["html"], comparison_html(c, sweep_dir))
+    rank = decide.ranking(c.runs, c.params, objective)
+    files["ranking"] = decide.write_ranking(rank, sweep_dir)
+    lead = decide.ranking_html(rank, _currency(c.runs))
+    atomic_write_text(files["html"], comparison_html(c, sweep_dir, lead))
     return files
 
 
@@ -362,22 +399,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweep_dir", help="a sweep directory (hydra.sweep.dir), e.g. multirun/2026-01-01/12-00-00")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any run failed or is unfinished")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--objective", default=decide.OBJECTIVE,
+                    help="column of collected.parquet the ranking compares (default: %(default)s), "
+                         "e.g. roi_vs_control, churn_rate_change, clv_change")
     a = ap.parse_args(argv)
     try:
         c = collect(a.sweep_dir, progress=not a.no_progress)
+        known = {m for m, _, _ in METRICS} | {"spend", "unspent"}
+        if a.objective not in (set(c.runs.select_dtypes("number").columns) if not c.runs.empty else known):
+            raise KeyError(a.objective)
     except FileNotFoundError as e:
         print(f"sim.collect: {e}", file=sys.stderr)
         return 2
-    files = write(c, a.sweep_dir)
+    except KeyError:
+        print(f"sim.collect: --objective {a.objective!r} is not a figure of the runs; choose one of: "
+              + ", ".join(m for m, _, _ in METRICS), file=sys.stderr)
+        return 2
+    files = write(c, a.sweep_dir, a.objective)
     print(f"{len(c.runs)} finished run(s), {len(c.failed)} failed, {len(c.incomplete)} unfinished")
     for r, e in c.failed:
         print(f"  FAILED   {r}: {e}")
     for r in c.incomplete:
         print(f"  UNFINISHED {r}")
-    if not c.comparison.empty:
-        head = c.comparison[c.comparison["metric"].isin(["roi_vs_control", "churn_rate_annual", "mean_clv"])]
-        with pd.option_context("display.width", 160, "display.max_rows", 60):
-            print(head[["group", "metric", "mean", "ci_low", "ci_high", "n"]].to_string(index=False))
+    if not c.runs.empty:
+        rank = pd.read_csv(files["ranking"])
+        print(decide.verdict(rank, _currency(c.runs)))
+        print(decide.ranking_text(rank, _currency(c.runs)))
     for k, p in files.items():
         print(f"{k}: {p}")
     if len(c.runs) == 0:

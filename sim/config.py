@@ -19,7 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from .profile import Profile, register_resolver
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+register_resolver()  # ${sim.profile:...} in configs/profile/
 
 Prob = float  # documented alias; bounds are set per field with Field(ge=0, le=1)
 ROLES = ("pool", "lead", "customer", "lost")
@@ -263,6 +266,8 @@ class Output(_Strict):
     customers: bool = True
     report: bool = True
     locale: Literal["en", "fa"] = "en"
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
+                          description="ISO 4217 code naming the unit of every money figure (a label; nothing is converted)")
 
 
 class SimConfig(_Strict):
@@ -278,6 +283,7 @@ class SimConfig(_Strict):
     strategy: dict[str, dict[str, Any]] = {}
     engine: Engine = Engine()
     output: Output = Output()
+    profile: Profile | None = None  # the business profile the engine values came from (configs/profile/)
 
     @model_validator(mode="after")
     def _cross(self) -> "SimConfig":
@@ -334,12 +340,27 @@ def format_errors(err: ValidationError, prefix: str = "") -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
+def resolve(cfg: Any) -> dict:
+    """A composed config as a plain dict, interpolations resolved; an error raised by a resolver (e.g.
+    a bad business profile) becomes a :class:`ConfigError` carrying the resolver's own message."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as e:
+        err: BaseException | None = e
+        while err is not None and isinstance(err, OmegaConfBaseException):
+            err = err.__cause__ or err.__context__
+        raise ConfigError(str(err) if isinstance(err, ValueError) else str(e)) from None
+
+
 def validate(cfg: Any) -> SimConfig:
     """Validate a composed config (DictConfig or dict); raise :class:`ConfigError`."""
     try:
-        from omegaconf import DictConfig, OmegaConf
+        from omegaconf import DictConfig
         if isinstance(cfg, DictConfig):
-            cfg = OmegaConf.to_container(cfg, resolve=True)
+            cfg = resolve(cfg)
     except ImportError:  # pragma: no cover - omegaconf ships with hydra-core
         pass
     if isinstance(cfg, dict):

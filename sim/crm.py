@@ -67,6 +67,11 @@ class CrmView:
         """The firm's contact channels."""
         return list(self._m.channel_names)
 
+    def channel_cost(self, channel: str) -> int:
+        """Cost of one contact through ``channel``, cents."""
+        m = self._m
+        return int(m.world.channel_cost[m.channel_index(channel)])
+
     def record(self, column: str) -> np.ndarray:
         """A recorded column for every row (read-only). ``RECORDED`` lists them; money in cents."""
         if column not in RECORDED:
@@ -161,8 +166,8 @@ class CrmView:
         """Spend on identified customers (``kind`` offer or contact); returns the rows paid for."""
         rows = np.asarray(rows, dtype=np.int64)
         per = np.broadcast_to(np.asarray(per_row_cents, dtype=np.int64), rows.shape)
-        ok = per.cumsum() <= self._st.ledger.remaining
-        rows, per = rows[ok], per[ok]
+        rows = self.affordable(rows, per)
+        per = per[: rows.size]
         if rows.size:
             self._st.ledger.charge(int(per.sum()))
             self._m.books.customer_cost(rows, per, self._m.now, kind)

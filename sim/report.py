@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import units
+
 #: The crm7 ladder's colours by position (kept for callers that index by stage number; new code
 #: should call :func:`stage_colours`, which follows the stages' roles on any ladder).
 STAGE_COLOURS = ["#c7c7c7", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b", "#d62728",
@@ -132,17 +134,34 @@ def _fmt(x) -> str:
         if np.isnan(x):
             return "–"
         return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
     return str(x)
 
 
-def summary_html(summary: dict) -> str:
+def _fig(key: str, v, currency: str | None) -> str:
+    """A summary figure in its unit (money with currency, shares as %) when its unit is known."""
+    money = key in ("gross_margin", "service_cost", "control_revenue") or units.UNITS.get(key) == "money"
+    if money and isinstance(v, (int, float)):
+        return units.money(v, currency)
+    return units.fmt(key, v, currency) if key in units.UNITS and isinstance(v, (int, float)) else _fmt(v)
+
+
+def summary_html(summary: dict, currency: str | None = None, profile_rows: list | None = None) -> str:
     keys = ["revenue", "gross_margin", "service_cost", "marketing_spend", "profit", "roi", "churn_rate_annual",
             "mean_clv", "top20_revenue_share", "acquisitions", "defections", "customers_end"]
-    parts = ["<h2>Summary</h2>", _table([(k, _fmt(summary.get(k))) for k in keys])]
+    label = {"roi": "return on all costs: profit / (service cost + marketing spend)"}
+    parts = ["<h2>Summary</h2>", _table([(label.get(k, k), _fig(k, summary.get(k), currency)) for k in keys])]
+    if profile_rows:
+        body = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
+                       for a, b, c in profile_rows)
+        parts += ["<h2>In your units (business profile)</h2><table class='kv'><tr><th></th><th>profile</th>"
+                  f"<th>this run</th></tr>{body}</table>"]
     if "paired" in summary:
         p = summary["paired"]
         parts += ["<h2>Against the no-action control (common random numbers)</h2>",
-                  _table([(k, _fmt(v)) for k, v in p.items()])]
+                  _table([("ROI vs control: (incremental profit − strategy cost) / strategy cost"
+                           if k == "roi_vs_control" else k, _fig(k, v, currency)) for k, v in p.items()])]
     if summary.get("strategies"):
         rows = []
         for name, r in summary["strategies"].items():
@@ -151,10 +170,11 @@ def summary_html(summary: dict) -> str:
             mix = tr.get("stage_mix_end", {})
             top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mix.items(), key=lambda kv: -kv[1])[:3])
             rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(r.get('kind')))}</td>"
-                        f"<td>{_fmt(r.get('budget'))}</td><td>{_fmt(r.get('spend'))}</td>"
+                        f"<td>{units.money(r.get('budget'), currency)}</td><td>{units.money(r.get('spend'), currency)}</td>"
                         f"<td>{_fmt(r.get('contacts'))}</td><td>{_fmt(r.get('responders'))}</td>"
                         f"<td>{_fmt(tr.get('churned_share_end'))}</td><td>{html.escape(top)}</td>"
-                        f"<td>{_fmt(ho.get('incremental_profit'))}</td><td>{_fmt(ho.get('roi'))}</td></tr>")
+                        f"<td>{units.money(ho.get('incremental_profit'), currency)}</td>"
+                        f"<td>{units.percent(ho.get('roi'))}</td></tr>")
         parts += ["<h2>Strategies</h2><table class='grid'><tr><th>strategy</th><th>kind</th><th>budget</th>"
                   "<th>spend</th><th>contacts</th><th>responders</th><th>contacted: churned at end</th>"
                   "<th>contacted: stage mix at end</th><th>incremental profit (holdout)</th>"
@@ -172,6 +192,11 @@ def build_report(market, ts, flows, cohorts, summary, control_ts=None) -> str:
             ("quadrants", quadrant_figure(ts))]
     body = [_fig_html(f, f"fig-{name}", first=(i == 0)) for i, (name, f) in enumerate(figs)]
     d = "rtl" if market.cfg.output.locale == "fa" else "ltr"
+    rows = None
+    if market.cfg.profile is not None:
+        from .profile import in_units
+        ts_m = market.datacollector.get_model_vars_dataframe()
+        rows = in_units(market.cfg.profile, summary, float(ts_m["customers_focal"].mean()) if len(ts_m) else 0.0)
     return f"""<!DOCTYPE html>
 <html lang="{market.cfg.output.locale}" dir="{d}"><head><meta charset="utf-8">
 <title>Customer lifecycle simulation report</title>
@@ -181,7 +206,7 @@ th{{background:#f5f5f5}}</style></head><body>
 <h1>Customer lifecycle simulation</h1>
 <p>{market.n:,} customers, {market.days:g} days from {market.cfg.market.start_date}, seed {market.cfg.seed}
 (replication {market.cfg.replication}).</p>
-{summary_html(summary)}
+{summary_html(summary, market.cfg.output.currency, rows)}
 {''.join(body)}
 </body></html>
 """

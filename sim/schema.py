@@ -9,8 +9,8 @@ To document a new column, add a :class:`Column` to its file below; a new file is
 :class:`OutputFile`. A column whose name depends on the run (one per stage, strategy, firm or
 swept key) is a pattern with a placeholder in braces: ``stage_{stage}``, ``spend_{strategy}``.
 
-Units: ``currency`` is the config's money unit (``market.mean_spend`` is a basket in it), exact
-to the cent; ``days`` count from the start of the run (``market.start_date``); ``share`` is a
+Units: ``currency`` is the config's money unit (``output.currency`` names it; ``market.mean_spend``
+is a basket in it), exact to the cent; ``days`` count from the start of the run (``market.start_date``); ``share`` is a
 fraction in [0, 1]; ``customers`` and ``count`` are whole numbers.
 """
 from __future__ import annotations
@@ -258,6 +258,10 @@ _COLLECTED = (
     C("control_churn_rate_annual", "1/year", "`paired.control_churn_rate_annual`"),
     C("control_mean_clv", "currency, discounted", "`paired.control_mean_clv`"),
     C("clv_change", "currency, discounted", "mean_clv − control_mean_clv"),
+    C("budget", "currency", "the run's strategies' budgets, summed (market events count 0)"),
+    C("spend", "currency", "what those strategies spent"),
+    C("unspent", "currency", "budget − spend"),
+    C("currency", "text", "the money unit's ISO 4217 code (`output.currency`)"),
 )
 
 _COMPARISON = (
@@ -275,6 +279,28 @@ _COMPARISON = (
     C("n", "count", "replications with a finite value"),
 )
 
+_RANKING = (
+    C("rank", "count", "1 = the best option by the objective's mean"),
+    C("option", "text", "the option: its swept values other than seed and replication"),
+    C("n", "count", "replications of the option with a finite objective"),
+    C("objective", "text", "the figure ranked (a `collected.parquet` column; default incremental_net_profit)"),
+    C("mean", "objective's unit", "the objective's mean over the option's replications"),
+    C("ci_low", "objective's unit", "lower end of its two-sided 95 % t-interval (empty if n < 2)"),
+    C("ci_high", "objective's unit", "upper end of that interval"),
+    C("diff_vs_best_mean", "objective's unit", "option − best option, mean of the seed-by-seed differences"),
+    C("diff_vs_best_ci_low", "objective's unit", "lower end of the 95 % t-interval of those paired differences"),
+    C("diff_vs_best_ci_high", "objective's unit", "upper end of that interval"),
+    C("n_paired", "count", "seeds both the option and the best option finished"),
+    C("p_best", "share", "share of paired bootstrap resamples of the seeds in which the option is best"),
+    C("n_to_separate", "count", "replications per option that would tell it from the best (5 % level, 80 % power)"),
+    C("spend", "currency", "its strategies' spend, mean over replications"),
+    C("budget", "currency", "its strategies' budgets, summed"),
+    C("unspent", "currency", "budget − spend"),
+    C("strategy", "text", "the option's strategies (when options differ by strategy, not by a swept key)",
+      when="when runs differ in strategies"),
+    C("param.{key}", "as set", "the option's value of a swept key", when="for every swept key"),
+)
+
 #: Every output file, in the order the README lists them.
 FILES: dict[str, OutputFile] = {f.name: f for f in (
     OutputFile("timeseries.parquet", "run directory", "one row per report time", _STOCK + _MONEY + _SPEND),
@@ -287,6 +313,7 @@ FILES: dict[str, OutputFile] = {f.name: f for f in (
     OutputFile("summary.json", "run directory", "top-level keys of one JSON object (written last)", _SUMMARY),
     OutputFile("collected.parquet", "sweep directory", "one row per finished run", _COLLECTED),
     OutputFile("comparison.parquet", "sweep directory", "one row per group and metric", _COMPARISON),
+    OutputFile("ranking.csv", "sweep directory", "one row per option, best first (`sim.decide`)", _RANKING),
 )}
 
 

@@ -26,10 +26,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from .outputs import atomic_write_json, finished_summary
+from .results import FAILED, clv_change  # noqa: F401 - FAILED is part of this module's interface
 
 log = logging.getLogger("sim.sweep")
 
-FAILED = "failed.json"
 PROGRESS_TOTAL = ".sweep_total.json"
 
 PAIRED_KEYS = {"control_profit", "control_revenue", "control_churn_rate_annual", "control_customers_end",
@@ -42,6 +42,9 @@ def _register_resolvers() -> None:
         OmegaConf.register_new_resolver("sim.mul", lambda *xs: math.prod(float(x) for x in xs))
     if not OmegaConf.has_resolver("sim.sub"):
         OmegaConf.register_new_resolver("sim.sub", lambda a, b: float(a) - float(b))
+    if not OmegaConf.has_resolver("sim.share"):  # ${sim.share:x,a,b,...} = x / (a + b + ...): a budget share
+        OmegaConf.register_new_resolver("sim.share", lambda x, *xs: float(x) / sum(float(v) for v in xs)
+                                        if sum(float(v) for v in xs) > 0 else 1.0 / len(xs))
 
 
 _register_resolvers()
@@ -57,12 +60,6 @@ def sweep_options(block: Any) -> dict[str, Any]:
             raise ValueError(f"sweep: unknown key(s) {sorted(unknown)}; allowed: {sorted(DEFAULT_OPTS)}")
         opts.update(block)
     return opts
-
-
-def clv_change(summary: dict) -> float | None:
-    """Mean CLV change against the paired no-action control (None without a control)."""
-    p = summary.get("paired") or {}
-    return summary["mean_clv"] - p["control_mean_clv"] if p.get("control_mean_clv") is not None else None
 
 
 def metric(summary: dict, name: str) -> float:
@@ -209,6 +206,8 @@ class SweepCollect(Callback):
 
         sweep_dir = Path(config.hydra.sweep.dir)
         c = collect.collect(sweep_dir, progress=False)
-        files = collect.write(c, sweep_dir)
+        # rank by the study's own objective when it names one (sweep.objective), else the default
+        objective = OmegaConf.select(config, "sweep.objective") or collect.decide.OBJECTIVE
+        files = collect.write(c, sweep_dir, objective if c.runs.empty or objective in c.runs else collect.decide.OBJECTIVE)
         log.info("sweep: collected %d finished run(s) (%d failed, %d unfinished) -> %s",
                  len(c.runs), len(c.failed), len(c.incomplete), files["html"])

@@ -106,6 +106,14 @@ def test_sweep_files_match_the_schema(sweep):
     assert f.missing(by_label.columns, optional=True) == ["param.{key}"]
 
 
+def test_the_ranking_matches_the_schema(sweep):
+    f = FILES["ranking.csv"]
+    ranking = pd.read_csv(sweep / "ranking.csv")
+    assert len(ranking) == 2  # two options
+    assert not f.undocumented(ranking.columns), f.undocumented(ranking.columns)
+    assert f.missing(ranking.columns, optional=True) == ["strategy"]
+
+
 def test_patterns_and_exact_names():
     ts = FILES["timeseries.parquet"]
     assert ts.match("stage_loyal").name == "stage_{stage}"
@@ -121,3 +129,18 @@ def test_the_readme_schema_section_is_rendered_from_the_definition():
     for f in FILES.values():
         for c in f.columns:
             assert f"| `{c.name}` |" in text, c.name
+
+
+def test_the_comparison_pages_units_agree_with_the_schema():
+    """sim.units says how the comparison page shows a metric; it must agree with the schema's unit."""
+    from sim import units
+    kinds = {"money": {"currency", "currency, discounted"}, "ratio": {"ratio"}, "pct": {"share", "1/year"},
+             "pp": {"share", "1/year"}, "count": {"count", "customers"}}
+    checked = 0
+    for metric, kind in units.UNITS.items():
+        for name in ("collected.parquet", "ranking.csv"):
+            c = FILES[name].match(metric)
+            if c is not None and not c.is_pattern:
+                assert c.unit in kinds[kind], (name, metric, kind, c.unit)
+                checked += 1
+    assert checked >= 20

@@ -14,7 +14,8 @@ clear messages) and one YAML file in ``configs/strategy/`` naming it with ``_tar
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -88,8 +89,12 @@ class Plugin(BaseModel):
         while t < end:
             yield clock.at(t, priority=1)
             self.count("actions")
-            self.act(self._subject(), clock.now)
+            self.turn(clock.now, math.ceil((end - t) / self.every_days))
             t += self.every_days
+
+    def turn(self, t: float, actions_left: int) -> None:
+        """One action on the calendar (``actions_left`` counts this one)."""
+        self.act(self._subject(), t)
 
     def act(self, subject, t: float) -> None:
         """Do this period's work; default nothing."""
@@ -107,6 +112,9 @@ class Strategy(Plugin):
     holdout: float = Field(0.0, ge=0, lt=1, description="share of targeted customers kept as a control group")
     max_contacts: int | None = Field(None, ge=0, description="contacts per action at most")
     segment: Segmenter | None = None
+    pacing: Literal["none", "even"] = Field(
+        "none", description="even: each action may spend the remaining budget / the actions left, and a "
+                            "per-action contact cap is raised to what that share buys")
 
     _crm: Any = PrivateAttr(None)
     _ledger: BudgetLedger | None = PrivateAttr(None)
@@ -126,6 +134,25 @@ class Strategy(Plugin):
 
     def _subject(self):
         return self._crm
+
+    def turn(self, t: float, actions_left: int) -> None:
+        """Act once; with ``pacing: even`` the action may spend at most the remaining budget divided by
+        the actions left (this one included; what it leaves rolls over), and ``max_contacts`` is raised
+        to the contacts that share buys on the strategy's channel. Spending in hooks between actions
+        (points, complaint handling) is not paced."""
+        if self.pacing == "none" or self._ledger is None:
+            self.act(self._crm, t)
+            return
+        ledger, cap, budget = self._ledger, self.max_contacts, self._ledger.budget
+        share = ledger.remaining // max(1, actions_left)
+        cost = self._crm.channel_cost(self.channel) if self.channel is not None else 0
+        if cap is not None and cost > 0:
+            self.max_contacts = max(cap, share // cost)
+        ledger.budget = ledger.spent + share
+        try:
+            self.act(self._crm, t)
+        finally:
+            ledger.budget, self.max_contacts = budget, cap
 
     @property
     def crm(self):

@@ -17,6 +17,7 @@ and whether it lands inside the published range.
   campaigns (e-mail, direct mail, telephone) run alone; the median must land in the range
   widened by the campaigns' own noise (0-2x), and the default mix's paired ROI in 0-5x.
 * Negative word of mouth: a dissatisfied customer tells 8-10 people (000).
+* Every shipped strategy run alone earns at most 10x its cost against the control.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ import numpy as np
 from .. import metrics
 from ..outputs import atomic_write_json, atomic_write_text
 
+#: Every shipped acting strategy, run alone against the same control (issue 12: none above 10x).
+SINGLE = ["mass_advertising", "targeted_acquisition", "referral_programme", "loyalty_programme", "service_recovery",
+          "churn_outreach", "win_back", "cross_sell", "up_sell", "value_targeting", "stage_targeting"]
 #: Each campaign probe: (label, strategy option, its overrides, the response key it measures).
 PROBES = [
     ("e-mail cross-sell to customers", "cross_sell", ["strategy.cross_sell.channel=email"], "email/existing"),
@@ -43,13 +47,18 @@ RESPONSE_RANGES = {"email/existing": (0.001, 0.01), "direct_mail/existing": (0.0
                    "call_centre/existing": (0.08, 0.13)}
 
 
-def _pair(base: list[str], strategy: list[str]):
-    """A strategy run (``base`` + ``strategy`` overrides) and its no-action control (``base``)."""
+def _control(base: list[str]) -> dict:
+    """The no-action run of the market ``base`` (shared by every comparison below)."""
+    import sim
+    return metrics.summary(sim.simulate(sim.load([*base, "strategy=none"]), progress=False))
+
+
+def _pair(base: list[str], strategy: list[str], control: dict):
+    """A strategy run (``base`` + ``strategy`` overrides) against the no-action ``control``."""
     import sim
     from ..run import paired
     t = metrics.summary(sim.simulate(sim.load([*base, *strategy]), progress=False))
-    c = metrics.summary(sim.simulate(sim.load([*base, "strategy=none"]), progress=False))
-    return t, c, paired(t, c)
+    return t, control, paired(t, control)
 
 
 def retention_effect(base: list[str], points: float = 0.05, years: float = 5.0, replications: int = 2) -> dict:
@@ -97,7 +106,8 @@ def measure(base: list[str]) -> dict:
         facts.append({"figure": name, "source": source, "low": low, "high": high, "simulated": value,
                       "unit": unit, "inside": bool(value is not None and low <= value <= high)})
 
-    t, c, p = _pair(base, ["strategy=default_mix"])
+    control = _control(base)
+    t, c, p = _pair(base, ["strategy=default_mix"], control)
     kinds = {"acquisition": 0.0, "retention": 0.0}
     for rep in t["strategies"].values():
         if rep.get("kind") in kinds:
@@ -118,19 +128,26 @@ def measure(base: list[str]) -> dict:
          p["roi_vs_control"], "x")
     probes = []
     for label, option, extra, key in PROBES:
-        pt, _, pp = _pair(base, [f"strategy={option}", *extra])
+        pt, _, pp = _pair(base, [f"strategy={option}", *extra], control)
         rr = pt["response_rates"].get(key, {})
         probes.append({"campaign": label, "response_key": key, "contacts": rr.get("contacts", 0),
                        "response_rate": rr.get("response_rate"), "roi": pp["roi_vs_control"],
                        "cost": pp["strategy_cost"]})
         low, high = RESPONSE_RANGES[key]
         fact(f"response rate: {label}", "ANA/DMA Response Rate Reports 2012-2021", low, high, rr.get("response_rate"))
+    singles = {}
+    for option in SINGLE:
+        _, _, sp = _pair(base, [f"strategy={option}"], control)
+        singles[option] = {"roi": sp["roi_vs_control"], "cost": sp["strategy_cost"],
+                           "incremental_net_profit": sp["incremental_net_profit"]}
+    fact("highest ROI of a shipped strategy run alone", "issue 12: no single strategy above 10x", 0.0, 10.0,
+         max(v["roi"] for v in singles.values()), "x")
     rois = [x["roi"] for x in probes if x["roi"] is not None and np.isfinite(x["roi"])]
     fact("campaign ROI (median of the single campaigns above)", "ANA/DMA: 0.9-1.1x reported; 0-2x allowed for "
          "the noise of small campaigns", 0.0, 2.0, float(np.median(rois)) if rois else None, "x")
     nw = t["negative_wom"]
     fact("people a dissatisfied customer tells", "000 (8-10 people)", 8.0, 10.0, nw["told_per_teller"])
-    return {"facts": facts, "probes": probes, "retention": ret, "default_mix": {
+    return {"facts": facts, "probes": probes, "single_strategies": singles, "retention": ret, "default_mix": {
         "paired": {k: v for k, v in p.items() if not isinstance(v, dict)},
         "acquisition_spend": kinds["acquisition"], "retention_spend": kinds["retention"],
         "acquisition_cost_per_customer": cac, "retention_cost_per_customer_year": retention_cost,
@@ -147,16 +164,20 @@ def report_html(res: dict) -> str:
 
     facts = res["facts"]
     fig = go.Figure()
-    for i, f in enumerate(facts):
-        y = f["figure"]
-        fig.add_trace(go.Scatter(x=[f["low"], f["high"]], y=[y, y], mode="lines", line=dict(width=10, color="#c6dbef"),
-                                 showlegend=i == 0, name="published range"))
-        if f["simulated"] is not None:
-            fig.add_trace(go.Scatter(x=[f["simulated"]], y=[y], mode="markers", showlegend=i == 0, name="simulator",
-                                     marker=dict(size=12, color="#08519c" if f["inside"] else "#d62728")))
-    fig.update_layout(template="plotly_white", height=120 + 45 * len(facts), xaxis_type="log",
-                      margin=dict(l=420, r=20, t=50, b=40),
-                      title="Default market against published figures (log scale; red: outside the range)")
+    # each figure on its own range: 0 = the published low end, 1 = the high end
+    fig.add_vrect(x0=0, x1=1, fillcolor="#c6dbef", opacity=0.6, line_width=0, layer="below",
+                  annotation_text="published range", annotation_position="top left")
+    for f in facts:
+        if f["simulated"] is None:
+            continue
+        x = (f["simulated"] - f["low"]) / (f["high"] - f["low"])
+        fig.add_trace(go.Scatter(
+            x=[x], y=[f["figure"]], mode="markers+text", showlegend=False,
+            text=[f"{f['simulated']:.3g}  ({f['low']:g}–{f['high']:g})"], textposition="middle right",
+            marker=dict(size=13, color="#08519c" if f["inside"] else "#d62728")))
+    fig.update_layout(template="plotly_white", height=120 + 45 * len(facts), margin=dict(l=420, r=40, t=60, b=50),
+                      xaxis=dict(range=[-0.6, 1.9], title="position in the published range (0 low end, 1 high end)"),
+                      title="Default market against published figures (blue inside the range, red outside)")
     rows = "".join(
         f"<tr><td>{html.escape(f['figure'])}</td><td>{html.escape(f['source'])}</td>"
         f"<td>{f['low']:g} – {f['high']:g}</td><td>{_num(f['simulated'])}</td>"
