@@ -13,7 +13,11 @@ ones (``summary.json`` with status complete), lists failed and unfinished runs, 
   95 % interval, paired against the control, and parameter-response curves for numeric sweeps.
 
 Every file is written atomically. A run directory without a complete summary is never read as
-finished (a run killed mid-way leaves none).
+finished (a run killed mid-way leaves none). A run whose files do not match the manifest in its
+summary, or whose summary or config does not read, is listed as bad and left out; the rest are
+collected. Parameters come from what each run recorded when it started (``run.json``), never
+from Hydra's ``.hydra/overrides.yaml``, which a later refused resume may have rewritten.
+Temporaries (``.*.part``) a killed run left are removed from directories no run holds.
 """
 from __future__ import annotations
 
@@ -29,8 +33,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .outputs import SUMMARY, atomic_write_parquet, atomic_write_text, finished_summary
 from . import decide, units
+from .outputs import (
+    RUN_RECORD,
+    SUMMARY,
+    atomic_write_parquet,
+    atomic_write_text,
+    is_locked,
+    read_summary,
+    remove_partials,
+    verify_manifest,
+)
 from .results import FAILED, budget_and_spend, clv_change
 
 # (column, label, paired against the control?)
@@ -48,6 +61,7 @@ METRICS: list[tuple[str, str, bool]] = [
     ("revenue", "revenue", False),
 ]
 REPLICATION_KEYS = {"seed", "replication"}
+MAX_DEPTH = 4   # run directories sit at most this deep below a sweep directory (job, or key=value/...)
 CONFIDENCE = 0.95
 
 
@@ -62,13 +76,42 @@ class Collected:
     params: list[str]
     failed: list[tuple[str, str]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    bad: list[tuple[str, str]] = field(default_factory=list)   # (run, why it cannot be read)
+
+
+_MARKERS = (".hydra", SUMMARY, FAILED, RUN_RECORD)
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
-    dirs = {p.parent for p in sweep_dir.rglob(".hydra") if p.is_dir() and p.parent != sweep_dir}
-    dirs |= {p.parent for p in sweep_dir.rglob(SUMMARY)}
-    dirs |= {p.parent for p in sweep_dir.rglob(FAILED)}
+    """Run directories below ``sweep_dir``: at most MAX_DEPTH levels down, never through a
+    symbolic link, and not inside a run directory (a run's own files are not runs)."""
+    import os
+
+    dirs = []
+    base = len(sweep_dir.parts)
+    for root, subdirs, names in os.walk(sweep_dir, followlinks=False):
+        here = Path(root)
+        if here != sweep_dir and any(m in names or m in subdirs for m in _MARKERS):
+            dirs.append(here)
+            subdirs[:] = []
+            continue
+        if len(here.parts) - base >= MAX_DEPTH:
+            subdirs[:] = []
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
     return sorted(dirs, key=lambda p: _natural(p.relative_to(sweep_dir).as_posix()))
+
+
+def looks_like_sweep(sweep_dir: Path) -> bool:
+    """A sweep directory (Hydra's ``multirun.yaml`` or our progress file at the top, or a run
+    directory just below) — checked before walking, so ``sim.collect /`` is refused."""
+    from .sweep import PROGRESS_TOTAL
+
+    if sweep_dir.resolve() == Path(sweep_dir.resolve().anchor):
+        return False  # the root of a file system is never one sweep
+    if (sweep_dir / "multirun.yaml").exists() or (sweep_dir / PROGRESS_TOTAL).exists():
+        return True
+    return any(d.is_dir() and not d.is_symlink() and any((d / m).exists() for m in _MARKERS)
+               for d in sweep_dir.iterdir())
 
 
 def _natural(s: str):
@@ -77,11 +120,14 @@ def _natural(s: str):
 
 
 def _overrides(job: Path) -> dict[str, object]:
-    p = job / ".hydra" / "overrides.yaml"
-    if not p.exists():
+    """The overrides the run recorded when it started (``run.json``)."""
+    try:
+        rec = json.loads((job / RUN_RECORD).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    listed = rec.get("overrides") if isinstance(rec, dict) else None
     out = {}
-    for o in yaml.safe_load(p.read_text()) or []:
+    for o in listed if isinstance(listed, list) else []:
         key, _, val = str(o).partition("=")
         key = key.lstrip("+~")
         if key.startswith("hydra.") or key.startswith("hydra/"):
@@ -99,10 +145,21 @@ def _strategy_label(cfg: dict) -> str:
     return "+".join(names) if names else "none"
 
 
-def _row(job: Path, sweep_dir: Path, summ: dict) -> dict:
-    cfg = {}
-    if (job / "config.json").exists():
-        cfg = json.loads((job / "config.json").read_text())
+def _read_config(job: Path) -> tuple[dict, str | None]:
+    """The run's config.json as a mapping, or why it cannot be read."""
+    p = job / "config.json"
+    if not p.exists():
+        return {}, None
+    try:
+        cfg = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return {}, f"config.json does not read ({type(e).__name__})"
+    return (cfg, None) if isinstance(cfg, dict) else ({}, f"config.json holds {type(cfg).__name__}, not a config")
+
+
+def _row(job: Path, sweep_dir: Path, summ: dict, cfg: dict | None = None) -> dict:
+    if cfg is None:
+        cfg, _ = _read_config(job)
     p = summ.get("paired") or {}
     seed = summ.get("seed") or {}
     row: dict[str, object] = {
@@ -158,12 +215,28 @@ def collect(sweep_dir: str | Path, *, progress: bool = True) -> Collected:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"no such sweep directory: {sweep_dir}")
-    rows, failed, incomplete = [], [], []
+    if not looks_like_sweep(sweep_dir):
+        raise NotADirectoryError(f"{sweep_dir} does not look like a sweep directory (no multirun.yaml and no "
+                                 "run directories in it); give the directory of one sweep (hydra.sweep.dir)")
+    rows, failed, incomplete, bad = [], [], [], []
     for job in tqdm(_job_dirs(sweep_dir), desc="collecting", unit="run", disable=not progress):
         rel = job.relative_to(sweep_dir).as_posix()
-        summ = finished_summary(job)
-        if summ is not None:
-            rows.append(_row(job, sweep_dir, summ))
+        running = is_locked(job)
+        if not running:
+            remove_partials(job)  # a killed writer's temporaries; nobody is writing here now
+        summ, problem = read_summary(job)
+        if summ is not None and summ.get("status") == "complete":
+            cfg, problem = _read_config(job)
+            problem = problem or verify_manifest(job, summ)
+            if problem is None:
+                try:
+                    rows.append(_row(job, sweep_dir, summ, cfg))
+                    continue
+                except (TypeError, ValueError, AttributeError, KeyError) as e:
+                    problem = f"summary.json is malformed ({type(e).__name__}: {e})"
+            bad.append((rel, problem))
+        elif problem is not None:
+            bad.append((rel, problem))
         elif (job / FAILED).exists():
             try:
                 err = json.loads((job / FAILED).read_text()).get("error", "?")
@@ -171,11 +244,11 @@ def collect(sweep_dir: str | Path, *, progress: bool = True) -> Collected:
                 err = "?"
             failed.append((rel, err))
         else:
-            incomplete.append(rel)
+            incomplete.append(rel + (" (running)" if running else ""))
     runs = pd.DataFrame(rows)
     params = _swept_params(runs)
     comparison = compare(runs, params)
-    return Collected(runs, comparison, params, failed, incomplete)
+    return Collected(runs, comparison, params, failed, incomplete, bad)
 
 
 def _swept_params(runs: pd.DataFrame) -> list[str]:
@@ -343,7 +416,11 @@ def comparison_html(c: Collected, sweep_dir: Path, lead: str = "") -> str:
     for k, p in enumerate(numeric_params(c.runs, c.params) if not c.runs.empty else []):
         parts.append(_fig_html(_response_figure(c.comparison, p, c.params), f"cmp-response-{k}", first))
         first = False
-    status = (f"<p>{len(c.runs)} finished run(s); {len(c.failed)} failed; {len(c.incomplete)} unfinished.</p>")
+    status = (f"<p>{len(c.runs)} finished run(s); {len(c.failed)} failed; {len(c.incomplete)} unfinished"
+              f"{f'; {len(c.bad)} bad (unreadable, left out)' if c.bad else ''}.</p>")
+    if c.bad:
+        status += "<h3>Bad runs (not collected)</h3><ul>" + "".join(
+            f"<li><code>{html.escape(r)}</code>: {html.escape(e)}</li>" for r, e in c.bad) + "</ul>"
     if c.failed:
         status += "<h3>Failed runs</h3><ul>" + "".join(
             f"<li><code>{html.escape(r)}</code>: {html.escape(e)}</li>" for r, e in c.failed) + "</ul>"
@@ -408,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         known = {m for m, _, _ in METRICS} | {"spend", "unspent"}
         if a.objective not in (set(c.runs.select_dtypes("number").columns) if not c.runs.empty else known):
             raise KeyError(a.objective)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, NotADirectoryError) as e:
         print(f"sim.collect: {e}", file=sys.stderr)
         return 2
     except KeyError:
@@ -416,7 +493,10 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(m for m, _, _ in METRICS), file=sys.stderr)
         return 2
     files = write(c, a.sweep_dir, a.objective)
-    print(f"{len(c.runs)} finished run(s), {len(c.failed)} failed, {len(c.incomplete)} unfinished")
+    print(f"{len(c.runs)} finished run(s), {len(c.failed)} failed, {len(c.incomplete)} unfinished"
+          + (f", {len(c.bad)} bad" if c.bad else ""))
+    for r, e in c.bad:
+        print(f"  BAD      {r}: {e}")
     for r, e in c.failed:
         print(f"  FAILED   {r}: {e}")
     for r in c.incomplete:
@@ -429,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k}: {p}")
     if len(c.runs) == 0:
         return 1
-    return 1 if a.strict and (c.failed or c.incomplete) else 0
+    return 1 if a.strict and (c.failed or c.incomplete or c.bad) else 0
 
 
 if __name__ == "__main__":

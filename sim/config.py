@@ -33,8 +33,27 @@ class ConfigError(ValueError):
     """A configuration problem, worded for the person who wrote the config."""
 
 
+#: the largest money amount (currency) any single config figure may hold: with money kept in
+#: integer cents, sums of such amounts over a run stay far inside int64 (9.2e18 cents)
+MAX_MONEY = 1e6
+MAX_MULTIPLIER = 1e3
+#: at most this many processing windows (market.days / engine.dt) or report rows in one run
+MAX_WINDOWS = 2_000_000
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    """Unknown keys, NaN and infinities are refused everywhere; ``true`` is not a number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info) -> Any:
+        if isinstance(v, bool):
+            ann = str(cls.model_fields[info.field_name].annotation)
+            if ("int" in ann or "float" in ann) and "bool" not in ann:
+                raise ValueError("a number is required, not a boolean")
+        return v
 
 
 class StageInit(_Strict):
@@ -46,7 +65,7 @@ class StageInit(_Strict):
     trust: float = Field(0.0, ge=0, le=1)
     attitude: float = Field(0.3, ge=0, le=1)
     patronage: float = Field(0.0, ge=0, le=1)
-    purchases: int = Field(0, ge=0)
+    purchases: int = Field(0, ge=0, le=1_000_000)
 
 
 class Stage(_Strict):
@@ -54,23 +73,23 @@ class Stage(_Strict):
     en: str
     fa: str = ""
     role: Literal["pool", "lead", "customer", "lost"]
-    purchase_rate: float = Field(1.0, ge=0, description="multiplier on the customer's own purchase rate")
-    spend: float = Field(1.0, ge=0, description="multiplier on the customer's own basket value")
-    service_cost: float = Field(0.0, ge=0, description="cost to serve one purchase, currency")
-    defection: float = Field(1.0, ge=0, description="multiplier on the base defection hazard")
-    word_of_mouth: float = Field(0.0, ge=0, description="weight of this stage in word of mouth")
+    purchase_rate: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="multiplier on the customer's own purchase rate")
+    spend: float = Field(1.0, ge=0, le=100, description="multiplier on the customer's own basket value")
+    service_cost: float = Field(0.0, ge=0, le=MAX_MONEY, description="cost to serve one purchase, currency")
+    defection: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="multiplier on the base defection hazard")
+    word_of_mouth: float = Field(0.0, ge=0, le=MAX_MULTIPLIER, description="weight of this stage in word of mouth")
     price_sensitivity: float = Field(1.0, ge=0, le=10, description="multiplier on how much an offer's value lifts response")
-    crm_min_purchases: int | None = Field(None, ge=0, description="the firm classes a customer with at least this many "
-                                          "purchases at this stage or above (default: init.purchases)")
+    crm_min_purchases: int | None = Field(None, ge=0, le=1_000_000, description="the firm classes a customer with at "
+                                          "least this many purchases at this stage or above (default: init.purchases)")
     init: StageInit = StageInit()
 
 
 class Transition(_Strict):
-    from_: list[str] = Field(alias="from")
+    from_: list[str] = Field(alias="from", min_length=1)
     to: str
     event: Literal["exposure", "conversion", "purchase", "bad_service", "defection", "winback"]
     p: float = Field(1.0, ge=0, le=1)
-    min_purchases: int = Field(0, ge=0)
+    min_purchases: int = Field(0, ge=0, le=1_000_000)
     min_satisfaction: float = Field(0.0, ge=0, le=1)
     max_satisfaction: float = Field(1.0, ge=0, le=1)
     min_trust: float = Field(0.0, ge=0, le=1)
@@ -146,7 +165,7 @@ class Ladder(_Strict):
 
 class Competitor(_Strict):
     name: str
-    attractiveness: float = Field(gt=0, description="relative weight when a defector picks a firm")
+    attractiveness: float = Field(gt=0, le=1e6, description="relative weight when a defector picks a firm")
 
 
 class ChannelResponse(_Strict):
@@ -158,22 +177,22 @@ class ChannelResponse(_Strict):
 
 
 class Channel(_Strict):
-    cost: float = Field(ge=0, description="cost of one contact, currency")
+    cost: float = Field(ge=0, le=MAX_MONEY, description="cost of one contact, currency")
     response: ChannelResponse
-    preference: float = Field(0.0, ge=0, description="share of customers preferring this channel (normalised)")
+    preference: float = Field(0.0, ge=0, le=1e6, description="share of customers preferring this channel (normalised)")
 
 
 class PurchaseProcess(_Strict):
     kind: Literal["ladder", "pareto_nbd", "bgnbd"] = "ladder"
     # Pareto/NBD & BG/NBD heterogeneity (per-day rates): lambda ~ Gamma(r, 1/alpha)
-    r: float = Field(1.5, gt=0)
-    alpha: float = Field(45.0, gt=0, description="gamma scale inverse, in days: mean rate = r/alpha")
+    r: float = Field(1.5, gt=0, le=1e6)
+    alpha: float = Field(45.0, gt=0, le=1e6, description="gamma scale inverse, in days: mean rate = r/alpha")
     # Pareto/NBD lifetime: mu ~ Gamma(s, 1/beta)
-    s: float = Field(1.0, gt=0)
-    beta: float = Field(730.0, gt=0)
+    s: float = Field(1.0, gt=0, le=1e6)
+    beta: float = Field(730.0, gt=0, le=1e6)
     # BG/NBD dropout after each purchase: p ~ Beta(a, b)
-    a: float = Field(1.0, gt=0)
-    b: float = Field(8.0, gt=0)
+    a: float = Field(1.0, gt=0, le=1e6)
+    b: float = Field(8.0, gt=0, le=1e6)
 
 
 class Market(_Strict):
@@ -183,7 +202,7 @@ class Market(_Strict):
     initial_stages: dict[str, float] | None = Field(
         None, description="day-0 share by stage name; null: the ladder's own init.share of each stage")
     # value: basket value ~ LogNormal with this mean and log-sd (skew → Pareto-like split)
-    mean_spend: float = Field(gt=0)
+    mean_spend: float = Field(gt=0, le=MAX_MONEY)
     spend_sigma: float = Field(ge=0, le=4)
     basket_noise: float = Field(0.25, ge=0, le=2)
     purchase: PurchaseProcess = PurchaseProcess()
@@ -203,6 +222,11 @@ class Market(_Strict):
                                        "exp(-effect × share of non-customers told)")
     negative_wom_memory_days: float = Field(180.0, gt=0, le=3650, description="how long a story is retold")
     competitors: list[Competitor] = Field(min_length=2)
+    # a market calibrated from a transaction log (python -m sim.calibrate; README "Bring your own data")
+    population: str | None = Field(None, description="population.parquet written by sim.calibrate: its real "
+                                   "customers take the first rows, each carrying its history")
+    source: str | None = Field(None, description="the transaction log the market was calibrated from "
+                               "(named in the summary and the report)")
 
     @field_validator("start_date")
     @classmethod
@@ -210,6 +234,20 @@ class Market(_Strict):
         import datetime as dt
         dt.date.fromisoformat(v)
         return v
+
+    @model_validator(mode="after")
+    def _population_fits(self) -> "Market":
+        if self.population is None:
+            return self
+        import pyarrow.parquet as pq
+        try:
+            rows = pq.read_metadata(self.population).num_rows
+        except (OSError, ValueError) as e:
+            raise ValueError(f"market.population = {self.population!r}: cannot be read as Parquet ({e})") from None
+        if rows > self.n_customers:
+            raise ValueError(f"market.population holds {rows} customers but market.n_customers = "
+                             f"{self.n_customers}: it must be at least {rows}")
+        return self
 
 
 class Service(_Strict):
@@ -221,7 +259,7 @@ class Service(_Strict):
     satisfaction_learning: float = Field(gt=0, le=1)
     trust_learning: float = Field(ge=0, le=1)
     attitude_learning: float = Field(ge=0, le=1)
-    patronage_memory_days: float = Field(gt=0)
+    patronage_memory_days: float = Field(gt=0, le=36_500)
     patronage_gain: float = Field(ge=0, le=1)
     forgiveness: float = Field(0.0, ge=0, le=1, description="a bad experience's chance to send a customer down "
                                "is multiplied by 1 - forgiveness × trust")
@@ -242,7 +280,7 @@ class Economics(_Strict):
                                       "time constant unless renewed")
     annoyance_wrong_channel: float = Field(ge=0, le=1)
     annoyance_excess: float = Field(ge=0, le=1)
-    contact_tolerance: float = Field(gt=0, description="contacts per 30 days a customer accepts before annoyance")
+    contact_tolerance: float = Field(gt=0, le=1e6, description="contacts per 30 days a customer accepts before annoyance")
 
 
 class Crm(_Strict):
@@ -255,8 +293,8 @@ class Crm(_Strict):
 class Engine(_Strict):
     mode: Literal["batched", "agents"] = "batched"
     dt: float = Field(1.0, gt=0, le=30, description="processing window in days (not a model tick)")
-    report_every: float = Field(7.0, gt=0)
-    agents_max: int = Field(5000, ge=0, description="materialise Mesa Customer agents up to this size")
+    report_every: float = Field(7.0, gt=0, le=36_500)
+    agents_max: int = Field(5000, ge=0, le=50_000_000, description="materialise Mesa Customer agents up to this size")
     progress: bool = True
 
 
@@ -272,7 +310,7 @@ class Output(_Strict):
 
 class SimConfig(_Strict):
     seed: int = Field(ge=0, lt=2**63)
-    replication: int = Field(0, ge=0)
+    replication: int = Field(0, ge=0, lt=2**32)
     paired_control: bool = True
     market: Market
     ladder: Ladder
@@ -301,6 +339,11 @@ class SimConfig(_Strict):
         elif not any(s.init.share is not None for s in self.ladder.stages):
             raise ValueError("no initial stage mix: give each ladder stage an init.share (they add up to 1) "
                              "or set market.initial_stages")
+        for key, step in (("engine.dt", self.engine.dt), ("engine.report_every", self.engine.report_every)):
+            n = self.market.days / step
+            if n > MAX_WINDOWS:
+                raise ValueError(f"{key} = {step!r}: market.days / {key} = {n:,.0f} steps, at most "
+                                 f"{MAX_WINDOWS:,} (a run this fine would take hours); use a larger {key}")
         if not any(c.preference > 0 for c in self.channels.values()):
             raise ValueError("channels: at least one channel needs preference > 0")
         for name, spec in self.strategy.items():

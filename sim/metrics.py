@@ -11,6 +11,16 @@ from .state import ACQUISITION_CAUSES
 
 QUADRANTS = ("no loyalty", "latent loyalty", "spurious loyalty", "true loyalty")
 MONEY = ("revenue", "margin", "service_cost", "contact_cost", "offer_cost", "other_spend", "fixed_cost")
+MARKETING = ("contact_cost", "offer_cost", "other_spend")
+
+
+def cumulative_money(model_vars) -> dict[str, np.ndarray]:
+    """Cumulative marketing spend and profit (currency) from the DataCollector's cent columns,
+    the same definitions as the books (``sim.books.Books.profit``)."""
+    col = lambda k: np.asarray(model_vars[f"cum_{k}_cents"], dtype=float)  # noqa: E731
+    marketing = sum(col(k) for k in MARKETING)
+    profit = col("margin") - col("service_cost") - marketing - col("fixed_cost")
+    return {"marketing_spend": marketing / 100.0, "profit": profit / 100.0}
 
 
 def make_datacollector(market) -> mesa.DataCollector:
@@ -46,7 +56,7 @@ def timeseries(market) -> pd.DataFrame:
         c = df.pop(f"cum_{k}_cents")
         df[f"cum_{k}"] = c / 100.0
         df[k] = c.diff().fillna(c) / 100.0
-    df["marketing_spend"] = df["contact_cost"] + df["offer_cost"] + df["other_spend"]
+    df["marketing_spend"] = sum(df[k] for k in MARKETING)
     df["profit"] = df["margin"] - df["service_cost"] - df["marketing_spend"] - df["fixed_cost"]
     df["cum_profit"] = df["profit"].cumsum()
     df["defections"] = df["cum_defections"].diff().fillna(df["cum_defections"]).astype(int)
@@ -199,6 +209,7 @@ def summary(market) -> dict:
         "n_customers": market.n,
         "days": market.days,
         "start_date": market.cfg.market.start_date,
+        "calibrated_from": market.cfg.market.source,   # the transaction log of a calibrated market, else None
         "end_date": str(dt.date.fromisoformat(market.cfg.market.start_date) + dt.timedelta(days=market.days)),
         **pnl,
         "roi": None,  # defined once: against the paired no-action control (run.paired), else none

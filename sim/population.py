@@ -73,3 +73,6 @@ def init_population(cfg, ladder: Ladder, s: CustomerState, g: np.random.Generato
             s.firm[rows] = -1
             if role == LEAD:
                 s.lead_at[rows] = -g.uniform(0, 180, rows.size)
+    if m.population is not None:  # a calibrated market: the real customers take the first rows
+        from .calibrate.population import load, seed_rows
+        seed_rows(s, load(m.population), ladder.names, ladder.names[ladder.lost], pp.kind, g)

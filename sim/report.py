@@ -185,6 +185,13 @@ def summary_html(summary: dict, currency: str | None = None, profile_rows: list 
     return "\n".join(parts)
 
 
+def _calibrated_from(market) -> str:
+    """A calibrated market names the log it was fitted to (``market.source``)."""
+    src = market.cfg.market.source
+    return "" if src is None else (f"<p id='calibrated-from'>Market calibrated from the transaction log "
+                                   f"<code>{html.escape(src)}</code> (python -m sim.calibrate).</p>")
+
+
 def build_report(market, ts, flows, cohorts, summary, control_ts=None) -> str:
     labels = stage_labels(market)
     figs = [("stages", stage_figure(market, ts, labels)), ("flows", flow_figure(market, flows, labels)),
@@ -206,7 +213,7 @@ th{{background:#f5f5f5}}</style></head><body>
 <h1>Customer lifecycle simulation</h1>
 <p>{market.n:,} customers, {market.days:g} days from {market.cfg.market.start_date}, seed {market.cfg.seed}
 (replication {market.cfg.replication}).</p>
-{summary_html(summary, market.cfg.output.currency, rows)}
+{_calibrated_from(market)}{summary_html(summary, market.cfg.output.currency, rows)}
 {''.join(body)}
 </body></html>
 """

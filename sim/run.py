@@ -19,7 +19,16 @@ from typing import Any
 from . import metrics
 from .config import SimConfig, validate
 from .market import Market
-from .outputs import SUMMARY, atomic_write_json, finished_summary, write_outputs
+from .outputs import (
+    RUN_RECORD,
+    SUMMARY,
+    atomic_write_json,
+    clean_stale,
+    finished_summary,
+    manifest,
+    run_lock,
+    write_outputs,
+)
 from .strategies import build_strategies
 
 
@@ -116,16 +125,21 @@ def paired(treated: dict, control: dict) -> dict:
     }
 
 
-def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None) -> dict:
+def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | None = None,
+        overrides: list[str] | None = None) -> dict:
     """Validate, simulate (treated, then the paired control), write every output, return the summary.
 
-    The summary (``summary.json``) is written last and atomically: its presence marks a
-    finished run; an interrupted run leaves no summary (and no half-written file).
+    The run holds ``out_dir``'s lock throughout (another run there stops with
+    :class:`~sim.outputs.DirectoryBusy`), first removes an earlier run's outputs and records what
+    it was asked to do (``run.json``: its command-line ``overrides``), and writes the summary
+    (``summary.json``, listing every file it wrote in ``files``) last and atomically: its presence
+    marks a finished run; an interrupted run leaves no summary (and no half-written file).
 
     Args:
         cfg: as for :func:`build`.
         out_dir: the run's directory (created); the files are listed in ``sim.schema.FILES``.
         progress: show progress bars (default ``cfg.engine.progress``).
+        overrides: the command-line overrides the run was made from (recorded in ``run.json``).
 
     Returns:
         The summary as written to ``summary.json``, plus ``elapsed_seconds``.
@@ -133,7 +147,16 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out):
+        clean_stale(out)
+        # where the files go is not a parameter of the run: the record (and so the manifest in the
+        # summary) stays byte-identical wherever the same config and seed are run
+        asked = [o for o in (overrides or []) if o.split("=", 1)[0].lstrip("+~") != "output.dir"]
+        atomic_write_json(out / RUN_RECORD, {"overrides": asked})
+        return _run(cfg, out, progress)
+
+
+def _run(cfg: SimConfig, out: Path, progress: bool | None) -> dict:
     t0 = time.perf_counter()
     market = build(cfg)
     market.run(progress=progress, desc="treated")
@@ -153,8 +176,9 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
         "counter_rng_key": str(market.key),
     }
     summ["status"] = "complete"
-    write_outputs(market, out, summ, control_ts=control_ts)
+    files = write_outputs(market, out, summ, control_ts=control_ts)
     atomic_write_json(out / "config.json", cfg.model_dump(mode="json", by_alias=True))
+    summ["files"] = manifest(out, [*(p.name for p in files.values()), "config.json", RUN_RECORD])
     atomic_write_json(out / SUMMARY, summ)  # last: marks the run finished
     summ["elapsed_seconds"] = round(time.perf_counter() - t0, 3)  # not written: outputs stay byte-identical
     return summ
@@ -179,9 +203,9 @@ def study(grid: dict[str, list], out_dir: str | os.PathLike, *, overrides: list[
     """Run every combination of ``grid``'s values for every seed, then collect the runs.
 
     The Python counterpart of a sweep (``python -m sim -m key=a,b seed='range(0,3)'``): each run
-    is :func:`run` in its own directory under ``out_dir``, named by its overrides, with the
-    overrides recorded as Hydra records them (so ``python -m sim.collect out_dir`` reads the same
-    study). A finished run made with the same config is skipped, so an interrupted study resumes
+    is :func:`run` in its own directory under ``out_dir``, named by its overrides, which it
+    records in ``run.json`` as a sweep's runs do (so ``python -m sim.collect out_dir`` reads the
+    same study). A finished run made with the same config is skipped, so an interrupted study resumes
     where it stopped; a run that fails is marked ``failed.json`` and listed, and the others go on.
 
     Args:
@@ -201,12 +225,10 @@ def study(grid: dict[str, list], out_dir: str | os.PathLike, *, overrides: list[
     import itertools
     import json
 
-    import yaml
     from tqdm.auto import tqdm
 
     from .collect import collect, write
     from .config import load
-    from .outputs import atomic_write_text
     from .sweep import clear_failure, write_failure
 
     out = Path(out_dir)
@@ -225,9 +247,7 @@ def study(grid: dict[str, list], out_dir: str | os.PathLike, *, overrides: list[
                     continue
                 raise ValueError(f"{job} holds a finished run made with a different config")
             clear_failure(job)
-            (job / ".hydra").mkdir(parents=True, exist_ok=True)
-            atomic_write_text(job / ".hydra" / "overrides.yaml", yaml.safe_dump(job_overrides))
-            run(cfg, job, progress=False)
+            run(cfg, job, progress=False, overrides=job_overrides)
         except Exception as e:  # one bad run must not stop the study; collect lists it
             job.mkdir(parents=True, exist_ok=True)
             write_failure(job, e)

@@ -187,6 +187,8 @@ _SUMMARY = (
     C("days", "days", "horizon (`market.days`)"),
     C("start_date", "date", "first day (`market.start_date`)"),
     C("end_date", "date", "start_date + days"),
+    C("calibrated_from", "path", "the transaction log a calibrated market was fitted to (`market.source`); "
+      "null otherwise"),
     C("revenue", "currency", "sales over the run"),
     C("cost_of_goods", "currency", "revenue − gross margin"),
     C("gross_margin", "currency", "revenue × margin (per sale, `economics.margin` or a cross-sold product's own)"),
@@ -227,6 +229,11 @@ _SUMMARY = (
     C("seed", "object", "`seed`, `replication`, SeedSequence `entropy` and `spawn_key`, the counter-based "
       "`counter_rng_key`"),
     C("status", "text", "`complete`: written last, marks a finished run"),
+    C("files", "object", "every file the run wrote: `{name: {bytes, sha256}}` (the run's manifest)"),
+)
+
+_RUN_RECORD = (
+    C("overrides", "list", "the command-line overrides the run was asked to run (without `output.dir`)"),
 )
 
 _COLLECTED = (
@@ -311,6 +318,7 @@ FILES: dict[str, OutputFile] = {f.name: f for f in (
     OutputFile("transactions.parquet", "run directory", "one row per purchase", _TRANSACTIONS),
     OutputFile("flows.parquet", "run directory", "one row per report period and ladder move", _FLOWS),
     OutputFile("summary.json", "run directory", "top-level keys of one JSON object (written last)", _SUMMARY),
+    OutputFile("run.json", "run directory", "top-level keys of one JSON object (written first)", _RUN_RECORD),
     OutputFile("collected.parquet", "sweep directory", "one row per finished run", _COLLECTED),
     OutputFile("comparison.parquet", "sweep directory", "one row per group and metric", _COMPARISON),
     OutputFile("ranking.csv", "sweep directory", "one row per option, best first (`sim.decide`)", _RANKING),

@@ -6,8 +6,10 @@ not part of the simulation config; ``python -m sim`` removes it before validatio
 
 ```yaml
 sweep:
-  objective: roi_vs_control   # what python -m sim returns (Optuna maximises it): any summary key,
-                              # or a paired key (roi_vs_control, incremental_net_profit, ...)
+  objective: roi_vs_control   # what python -m sim returns (Optuna maximises it): a summary figure
+                              # or a paired key (roi_vs_control, ...); the list is OBJECTIVES below
+                              # (checked before simulating). Undefined (NaN) for a run: None, which
+                              # Optuna records as a failed trial.
   churn_cap: null             # if set: runs whose annual churn exceeds it are infeasible
   infeasible_value: -1.0e9    # ... and return this minus 1e6 x the excess churn
 ```
@@ -50,15 +52,41 @@ def _register_resolvers() -> None:
 _register_resolvers()
 
 DEFAULT_OPTS: dict[str, Any] = {"objective": "roi", "churn_cap": None, "infeasible_value": -1.0e9}
+#: the top-level figures of a run summary an objective may name (tests/test_hardening.py checks
+#: this list against a real summary), besides the paired keys and ``clv_change``
+SUMMARY_FIGURES = frozenset({
+    "acquisitions", "churn_rate_annual", "contact_cost", "customers_end", "days", "defections",
+    "events_transactions", "gross_margin", "marketing_spend", "mean_clv", "n_customers",
+    "other_marketing_spend", "profit", "revenue", "roi", "service_cost", "top20_revenue_share", "total_clv",
+    "cost_of_goods", "offer_cost", "fixed_cost", "acquisition_cost_per_customer", "top20_profit_share"})
+OBJECTIVES = SUMMARY_FIGURES | PAIRED_KEYS | {"clv_change"}
+
+
+def _finite_number(v: Any, key: str, *, allow_none: bool) -> None:
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"sweep.{key} = {v!r}: must be a finite number{' or null' if allow_none else ''}")
 
 
 def sweep_options(block: Any) -> dict[str, Any]:
+    """The ``sweep:`` block with its defaults, checked before anything is simulated."""
     opts = dict(DEFAULT_OPTS)
     if block:
+        if not isinstance(block, dict):
+            raise ValueError(f"sweep = {block!r}: must be a mapping with keys {sorted(DEFAULT_OPTS)}")
         unknown = set(block) - set(DEFAULT_OPTS)
         if unknown:
             raise ValueError(f"sweep: unknown key(s) {sorted(unknown)}; allowed: {sorted(DEFAULT_OPTS)}")
         opts.update(block)
+    if opts["objective"] not in OBJECTIVES:
+        import difflib
+        close = difflib.get_close_matches(str(opts["objective"]), sorted(OBJECTIVES), n=3)
+        raise ValueError(f"sweep.objective = {opts['objective']!r}: not a figure of the run summary"
+                         + (f"; did you mean {', '.join(close)}?" if close else "")
+                         + f"\n  allowed: {', '.join(sorted(OBJECTIVES))}")
+    _finite_number(opts["churn_cap"], "churn_cap", allow_none=True)
+    _finite_number(opts["infeasible_value"], "infeasible_value", allow_none=False)
     return opts
 
 
@@ -80,14 +108,22 @@ def metric(summary: dict, name: str) -> float:
     return float("nan") if v is None else float(v)
 
 
-def objective(summary: dict, opts: dict[str, Any]) -> float:
-    """The value ``python -m sim`` returns for a run (what an Optuna sweep optimises)."""
+def objective(summary: dict, opts: dict[str, Any]) -> float | None:
+    """The value ``python -m sim`` returns for a run (what an Optuna sweep optimises).
+
+    None when the figure is undefined for this run (NaN, e.g. ROI with zero cost): Optuna's
+    sweeper then marks that trial failed and the study goes on (a NaN would abort the study).
+    """
     value = metric(summary, opts["objective"])
     cap = opts.get("churn_cap")
     if cap is not None:
         excess = float(summary["churn_rate_annual"]) - float(cap)
         if excess > 0:
             return float(opts["infeasible_value"]) - 1e6 * excess
+    if not math.isfinite(value):
+        log.warning("objective %s is undefined (%s) for this run; a sweeper counts it as a failed trial",
+                    opts["objective"], value)
+        return None
     return value
 
 

@@ -131,6 +131,7 @@ def _write_sweep(tmp_path: Path) -> Path:
     params = ["param.strategy", "param.x"]
     c = col.Collected(runs, col.compare(runs, params), params)
     col.write(c, tmp_path)
+    (tmp_path / "multirun.yaml").write_text("{}\n")  # what makes a directory a sweep for sim.collect
     return tmp_path
 
 

@@ -62,7 +62,7 @@ def test_every_run_file_matches_the_schema(sweep):
     stages = {s["name"] for s in cfg["ladder"]["stages"]}
     strategies = set(cfg["strategy"])
     for name in ("timeseries.parquet", "control_timeseries.parquet", "customers.parquet", "transactions.parquet",
-                 "flows.parquet", "summary.json"):
+                 "flows.parquet", "summary.json", "run.json"):
         _check(name, _columns(mix / name))
     ts, ctrl = _columns(mix / "timeseries.parquet"), _columns(mix / "control_timeseries.parquet")
     assert _placeholder_values("timeseries.parquet", ts, "stage_{stage}") == stages

@@ -228,7 +228,8 @@ def test_churn_cap_objective():
     worse = objective({**s, "churn_rate_annual": 0.5}, sweep_options({"objective": "incremental_net_profit",
                                                                         "churn_cap": 0.3}))
     assert capped < -1e8 and worse < capped
-    assert math.isnan(objective({"roi": 1.0, "churn_rate_annual": 0.1}, sweep_options({"objective": "roi_vs_control"})))
+    # undefined (no paired control): None, which Optuna's sweeper records as a failed trial
+    assert objective({"roi": 1.0, "churn_rate_annual": 0.1}, sweep_options({"objective": "roi_vs_control"})) is None
     with pytest.raises(ValueError):
         sweep_options({"objective": "roi", "typo": 1})
 
@@ -282,8 +283,8 @@ def test_study_composes_and_validates_for_every_swept_value(study):
 
 def _fake_run(job: Path, threshold: float, seed: int, roi_vs_control: float, churn: float) -> None:
     (job / ".hydra").mkdir(parents=True)
-    (job / ".hydra" / "overrides.yaml").write_text(
-        yaml.safe_dump([f"strategy.churn_outreach.threshold={threshold}", f"seed={seed}", "market.days=90"]))
+    (job / "run.json").write_text(json.dumps(  # what the run recorded when it started
+        {"overrides": [f"strategy.churn_outreach.threshold={threshold}", f"seed={seed}", "market.days=90"]}))
     (job / "config.json").write_text(json.dumps({"seed": seed, "replication": 0,
                                                  "strategy": {"churn_outreach": {"threshold": threshold}}}))
     (job / "summary.json").write_text(json.dumps({

@@ -18,16 +18,80 @@ import math
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..books import BudgetLedger
 from ..rng import stream_id
 
 
-class Segmenter(BaseModel):
+#: no numeric plug-in parameter (a price, a rate, a multiplier, ...) may exceed this in size, and no
+#: budget MAX_BUDGET: with money in integer cents, a per-customer amount of 1e6 (1e8 cents) times
+#: 5e7 customers, or a whole budget, stays far inside int64 (9.2e18 cents)
+MAX_PARAMETER = 1e6
+MAX_BUDGET = 1e10
+#: bounds for the common fields, enforced for subclasses that redeclare a field with a new default
+#: (a redeclared field loses the base's ``Field(...)`` constraints): (low, low inclusive?, high)
+COMMON_BOUNDS: dict[str, tuple[float, bool, float]] = {
+    "budget": (0.0, True, MAX_BUDGET),
+    "start_day": (0.0, True, 36_500.0),
+    "every_days": (0.0, False, 36_500.0),
+    "end_day": (0.0, True, 36_500.0),
+    "holdout": (0.0, True, 0.999999),
+    "max_contacts": (0, True, 50_000_000),
+}
+
+
+def _bounded_numbers(v: Any, what: str) -> Any:
+    """Refuse any number (also inside lists and mappings) that is not finite or exceeds MAX_PARAMETER."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        if not (abs(v) <= MAX_PARAMETER):
+            raise ValueError(f"{what} must be finite and at most {MAX_PARAMETER:g} in size")
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            _bounded_numbers(x, what)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _bounded_numbers(x, what)
+    return v
+
+
+class PluginParams(BaseModel):
+    """Parameter checks shared by every plug-in (strategies and segmenters)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info) -> Any:
+        """``true`` is not a number: a bool given for a numeric field is refused (pydantic would
+        read it as 1)."""
+        if isinstance(v, bool):
+            ann = str(cls.model_fields[info.field_name].annotation)
+            if ("int" in ann or "float" in ann) and "bool" not in ann:
+                raise ValueError("a number is required, not a boolean")
+        return v
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_bounds(cls, v: Any, info) -> Any:
+        """Every numeric parameter (also inside lists, e.g. a migration matrix) is finite and at
+        most MAX_PARAMETER in size; the common fields have their own bounds (a budget up to
+        MAX_BUDGET), kept even when a subclass redeclares them with another default."""
+        name = info.field_name
+        if name not in COMMON_BOUNDS:
+            _bounded_numbers(v, name)
+        elif v is not None:
+            lo, incl, hi = COMMON_BOUNDS[name]
+            if not ((v >= lo if incl else v > lo) and v <= hi):
+                raise ValueError(f"{name} must be {'>=' if incl else '>'} {lo:g} and <= {hi:g}")
+        return v
+
+
+class Segmenter(PluginParams):
     """Chooses and orders customers (rows) for a strategy; see ``segmentation.py``."""
 
-    model_config = ConfigDict(extra="forbid")
     kind: ClassVar[str] = "segmentation"
 
     def labels(self, crm) -> np.ndarray:  # pragma: no cover - abstract
@@ -39,19 +103,19 @@ class Segmenter(BaseModel):
         raise NotImplementedError
 
 
-class Plugin(BaseModel):
+class Plugin(PluginParams):
     """What every plug-in has: a name, a calendar and counters for its report."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
     kind: ClassVar[str] = "other"
     #: True for plug-ins that change the market rather than act for the firm: they stay in the
     #: paired no-action control, which removes only the firm's actions.
     environment: ClassVar[bool] = False
 
     name: str = ""
-    start_day: float = Field(0.0, ge=0, le=36_500)
-    every_days: float = Field(30.0, gt=0, le=36_500, description="days between actions")
-    end_day: float | None = Field(None, ge=0, le=36_500)
+    start_day: float = Field(0.0, ge=0)
+    every_days: float = Field(30.0, gt=0, description="days between actions")
+    end_day: float | None = Field(None, ge=0)
 
     _index: int = PrivateAttr(-1)
     _stats: dict = PrivateAttr(default_factory=dict)
@@ -107,7 +171,7 @@ class Plugin(BaseModel):
 class Strategy(Plugin):
     """A firm strategy: budget (currency, whole run), channel, holdout share, segment."""
 
-    budget: float = Field(0.0, ge=0, le=1e10, description="currency available to this strategy for the whole run")
+    budget: float = Field(0.0, ge=0, description="currency available to this strategy for the whole run")
     channel: str | None = Field("email", description="contact channel (a key of `channels`)")
     holdout: float = Field(0.0, ge=0, lt=1, description="share of targeted customers kept as a control group")
     max_contacts: int | None = Field(None, ge=0, description="contacts per action at most")
@@ -118,6 +182,17 @@ class Strategy(Plugin):
 
     _crm: Any = PrivateAttr(None)
     _ledger: BudgetLedger | None = PrivateAttr(None)
+
+    @field_validator("channel", mode="after")
+    @classmethod
+    def _channel_needed(cls, v: str | None) -> str | None:
+        """A strategy whose class has a default channel contacts customers: null is refused (only
+        strategies that contact no one, whose default is null, may have none)."""
+        default = cls.model_fields["channel"].default
+        if v is None and default is not None:
+            raise ValueError(f"{cls.__name__} contacts customers and needs a channel (default {default!r}); "
+                             "null is only for plug-ins that contact no one")
+        return v
 
     def bind(self, market, index: int) -> None:
         """Engine side: give the strategy its CRM view, budget and counters."""

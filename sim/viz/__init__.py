@@ -1,8 +1,11 @@
-"""Teaching view: a Mesa SolaraViz app over a small market (``python -m sim.viz``).
+"""Teaching view: a Solara page over a pair of small markets per browser session (``python -m sim.viz``).
 
-``sim.viz.model`` has the Mesa model the app builds (no browser dependencies);
-``sim/viz/app.py`` is the Solara page.
+``sim.viz.model`` has the markets and the checks on browser input, ``sim.viz.charts`` the plotly
+charts and a session's state, ``sim.viz.lessons`` and ``sim.viz.texts`` the lessons and words
+(English and Persian); none needs a browser. ``sim/viz/app.py`` is the Solara page.
 """
-from .model import SCENARIOS, TeachingMarket, stage_panel_html, strategy_options, teaching_overrides
+from .model import (SCENARIOS, TEACHING_STRATEGIES, InputError, Pair, Settings, TeachingMarket, stage_panel_html,
+                    strategy_options, teaching_overrides)
 
-__all__ = ["SCENARIOS", "TeachingMarket", "stage_panel_html", "strategy_options", "teaching_overrides"]
+__all__ = ["SCENARIOS", "TEACHING_STRATEGIES", "InputError", "Pair", "Settings", "TeachingMarket",
+           "stage_panel_html", "strategy_options", "teaching_overrides"]

@@ -1,8 +1,10 @@
 """``python -m sim.viz [--host H] [--port N] [hydra overrides...]``: serve the teaching view.
 
 Overrides are the command line's (``+scenario=bad_service_shock``, ``output.locale=fa``,
-``market.mean_spend=80``, ...): they set the app's starting scenario and locale and apply to
-every market it builds.
+``seed=3``, ``market.mean_spend=80``, ...): the scenario, language, seed, ``market.n_customers``,
+``market.days`` and ``engine.dt`` become the page's starting settings; the others apply to every
+market it builds. They come from the operator and are validated here; nothing a browser sends
+ever becomes an override unchecked (see ``sim.viz.model``).
 """
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no phoning home from a classroom
     app = Path(__file__).with_name("app.py")
     exe = Path(sys.executable).with_name("solara")
-    cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
+    # --no-check-version: solara would otherwise ask pypi.org for its latest version at start-up
+    cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open",
+           "--no-check-version"]
     os.execvpe(cmd[0], cmd, env)
 
 

@@ -1,185 +1,339 @@
-"""Teaching view: Mesa SolaraViz over a small customer market.
+"""Teaching view: a Solara page over two small customer markets, one pair per browser session.
 
-Run with ``.venv/bin/python -m sim.viz`` (or ``.venv/bin/solara run sim/viz/app.py``).
-Shows the customers as agents on the ladder coloured by stage, stage counts now and over
-time, revenue / cost / ROI so far and the Dick & Basu loyalty quadrant; the sidebar has
-play, pause, step and reset and the scenario, strategy and market parameters.
+Run with ``python -m sim.viz`` (or ``solara run sim/viz/app.py``). Market A and its comparison
+B (A's no-action control, or another scenario) share a seed, so they draw the same random
+numbers (common random numbers) and step together; the page shows A's customers on the
+ladder beside B's, stage counts, money, the difference A − B ("did it pay?"), the Dick & Basu
+quadrants and the Pareto value split, with dated events marked. Five guided lessons
+(``sim/viz/lessons.py``) set presets and explain what to watch; everything switches to
+Persian, right-to-left.
+
+Every session builds its own markets inside :func:`Page` (nothing model-like lives at module
+level), and every value the browser sends is checked on the server (``sim.viz.model``) before
+it is used; a refused value or a failed build shows a short message, details go to the log.
 """
 from __future__ import annotations
 
-import numpy as np
+import logging
+import threading
+import time
+
+import ipyvue
 import solara
-from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+import traitlets
 
-from sim.config import load
-from sim.metrics import QUADRANTS
-from sim.report import stage_labels
-from sim.viz.model import (FROM_SCENARIO, SCENARIOS, TeachingMarket, extra_overrides, stage_colour,
-                           stage_panel_html, strategy_options)
+from sim.viz.charts import CHARTS, Session
+from sim.viz.lessons import BY_KEY, LESSONS
+from sim.viz.model import (CONTROL, FROM_SCENARIO, LOCALES, RANGES, SCENARIOS, TEACHING_STRATEGIES, InputError,
+                           Settings, check_choice, check_number, customers_now, extra_overrides,
+                           stage_panel_html)
+from sim.viz.texts import name, ui
 
-QUADRANT_COLOURS = ("#636363", "#31a354", "#e6550d", "#08519c")
+log = logging.getLogger("sim.viz")
+PLAY_INTERVAL_S = 0.3   # pause between steps once the browser has drawn the last one
+NO_LESSON = "(none)"
 
 
-def _initial_choices() -> tuple[str, str]:
-    """Scenario and locale from ``python -m sim.viz +scenario=... output.locale=...``."""
-    scenario, locale = "default", "en"
+class RenderAck(ipyvue.VueTemplate):
+    """Tells the server which step the browser has drawn, so play never runs ahead of a slow
+    browser (each step waits for the previous one to be on screen, or for a timeout)."""
+
+    template = traitlets.Unicode("""
+<template><span class="render-ack" :data-tick="tick"></span></template>
+<script>
+module.exports = {
+  watch: {tick(v) { this.$nextTick(() => requestAnimationFrame(() => this.rendered(v))); }},
+  mounted() { this.rendered(this.tick); },
+}
+</script>""").tag(sync=True)
+    tick = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.drawn = -1
+        self.changed = threading.Event()
+
+    def vue_rendered(self, data) -> None:
+        try:
+            self.drawn = int(data)
+        except (TypeError, ValueError):  # from the browser: only a number means anything
+            return
+        self.changed.set()
+
+    def wait_drawn(self, tick: int, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while self.drawn < tick and time.monotonic() < end:
+            self.changed.clear()
+            self.changed.wait(0.05)
+
+
+def initial_choices() -> tuple[Settings, str]:
+    """Starting settings and language from ``python -m sim.viz +scenario=... output.locale=...``
+    (the operator's command line, checked at start-up; an unknown value falls back to the default)."""
+    values, locale = {}, "en"
+    numeric = {"seed": "seed", "market.n_customers": "n_customers", "market.days": "days",
+               "engine.dt": "days_per_step"}
     for o in extra_overrides():
-        if o.startswith("+scenario="):
-            scenario = o.split("=", 1)[1]
-        elif o.startswith("output.locale="):
-            locale = o.split("=", 1)[1]
-    return scenario, locale
+        key, _, val = o.partition("=")
+        if key == "+scenario" and val in SCENARIOS:
+            values["scenario"] = val
+        elif key == "output.locale" and val in LOCALES:
+            locale = val
+        elif key in numeric:
+            try:
+                values[numeric[key]] = check_number(numeric[key], float(val))
+            except (ValueError, InputError):
+                log.warning("ignoring %s=%s from the command line: out of the page's range", key, val)
+    return Settings(**values), locale
 
 
-def _legend_label(model, k: int, labels: list[str]) -> str:
-    # matplotlib cannot shape Persian script: charts number the stages, the HTML table names them
-    return labels[k] if model.locale == "en" else str(k + 1)
+def _num(text: str) -> str:
+    """A number kept left-to-right inside right-to-left text (so "+459" never reads "459+")."""
+    return f"<bdi dir='ltr' style='direction:ltr;unicode-bidi:isolate'>{text}</bdi>"
 
 
-@solara.component
-def StagePanel(model):
-    """Stage counts now (named in the chosen locale) and money so far; read by the browser test."""
-    update_counter.get()
-    solara.HTML(tag="div", unsafe_innerHTML=stage_panel_html(model))
-
-
-@solara.component
-def LadderView(model):
-    """Every customer is a Mesa agent: one dot per agent, stacked in its ladder stage, coloured by stage."""
-    update_counter.get()
-    labels = stage_labels(model, model.locale)
-    stage = np.array([a.stage_index for a in model.customer_agents], dtype=int)
-    per_row = max(5, int(np.ceil(np.sqrt(model.n / model.n_stages))))
-    fig = Figure(figsize=(6.4, 3.6), dpi=90)
-    ax = fig.subplots()
-    for k in range(model.n_stages):
-        idx = np.flatnonzero(stage == k)
-        i = np.arange(idx.size)
-        ax.scatter(k * (per_row + 2) + i % per_row, i // per_row, s=9, color=stage_colour(k),
-                   label=_legend_label(model, k, labels))
-    ax.set_xticks([k * (per_row + 2) + per_row / 2 - 0.5 for k in range(model.n_stages)],
-                  [str(k + 1) for k in range(model.n_stages)])
-    ax.set_yticks([])
-    ax.set_xlabel("ladder stage (see table)")
-    ax.set_title(f"Customers on the ladder, day {model.now:.0f}")
-    ax.legend(fontsize=6, ncol=2, loc="upper right", frameon=False)
-    fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png")
-
-
-@solara.component
-def StageHistory(model):
-    update_counter.get()
-    labels = stage_labels(model, model.locale)
-    df = model.datacollector.get_model_vars_dataframe()
-    fig = Figure(figsize=(6.4, 3.6), dpi=90)
-    ax = fig.subplots()
-    if len(df):
-        ys = [df[f"stage_{n}"].to_numpy() for n in model.stage_names]
-        ax.stackplot(df["t"].to_numpy(), *ys, colors=[stage_colour(k) for k in range(model.n_stages)],
-                     labels=[_legend_label(model, k, labels) for k in range(model.n_stages)])
-        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    ax.set_xlabel("day")
-    ax.set_ylabel("customers")
-    ax.set_title("Stage counts over time")
-    fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png")
-
-
-@solara.component
-def MoneyView(model):
-    update_counter.get()
-    df = model.datacollector.get_model_vars_dataframe()
-    fig = Figure(figsize=(6.4, 3.6), dpi=90)
-    ax = fig.subplots()
-    if len(df):
-        t = df["t"].to_numpy()
-        rev = df["cum_revenue_cents"].to_numpy() / 100
-        svc = df["cum_service_cost_cents"].to_numpy() / 100
-        mkt = (df["cum_contact_cost_cents"] + df["cum_other_spend_cents"]).to_numpy() / 100
-        profit = df["cum_margin_cents"].to_numpy() / 100 - svc - mkt
-        ax.plot(t, rev, label="revenue", color="#2171b5")
-        ax.plot(t, svc, label="service cost", color="#fdae6b")
-        ax.plot(t, mkt, label="marketing spend", color="#e6550d")
-        ax.plot(t, profit, label="profit", color="black", lw=2)
-        cost = svc + mkt
-        roi = np.divide(profit, cost, out=np.full_like(profit, np.nan), where=cost > 0)
-        ax2 = ax.twinx()
-        ax2.plot(t, roi, color="#756bb1", ls="--", label="ROI (right)")
-        ax2.set_ylabel("ROI")
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left", frameon=False)
-    ax.set_xlabel("day")
-    ax.set_ylabel("cumulative, currency")
-    ax.set_title("Revenue, cost and ROI so far")
-    fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png")
-
-
-@solara.component
-def QuadrantView(model):
-    """Dick & Basu (1994): relative attitude × repeat patronage of the firm's current customers."""
-    update_counter.get()
-    rows = np.flatnonzero(model.role[model.s.stage] == 2)
-    att = model.s.attitude[rows]
-    pat = model.current_patronage(rows)
-    quad = model.loyalty_quadrant(rows)
-    fig = Figure(figsize=(6.4, 3.6), dpi=90)
-    ax = fig.subplots()
-    ax.scatter(pat, att, s=10, c=[stage_colour(k) for k in model.s.stage[rows]], alpha=0.8)
-    ax.axhline(0.5, color="grey", lw=1)
-    ax.axvline(0.5, color="grey", lw=1)
-    counts = np.bincount(quad, minlength=4)
-    for q, (x, y) in enumerate(((0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))):
-        ax.text(x, y, f"{QUADRANTS[q]}\n{counts[q]}", ha="center", va="center", fontsize=9,
-                color=QUADRANT_COLOURS[q], weight="bold", zorder=3,
-                bbox=dict(facecolor="white", alpha=0.75, lw=0))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("repeat patronage")
-    ax.set_ylabel("relative attitude")
-    ax.set_title(f"Dick & Basu loyalty quadrants ({rows.size} customers)")
-    fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png")
-
-
-def model_params() -> dict:
-    """Sidebar inputs; slider defaults are the composed config's own values."""
-    scenario, locale = _initial_choices()
-    base = load(extra_overrides())
-    return {
-        "scenario": {"type": "Select", "value": scenario, "values": list(SCENARIOS), "label": "Scenario preset"},
-        "strategy": {"type": "Select", "value": FROM_SCENARIO, "values": strategy_options(),
-                     "label": "Strategy (overrides the scenario's)"},
-        "locale": {"type": "Select", "value": locale, "values": ["en", "fa"], "label": "Stage names (en / fa)"},
-        "n_customers": {"type": "SliderInt", "value": 400, "min": 100, "max": 1000, "step": 50,
-                        "label": "Customers (agents)"},
-        "days_per_step": {"type": "SliderInt", "value": 7, "min": 1, "max": 30, "step": 1, "label": "Days per step"},
-        "service_quality": {"type": "SliderFloat", "value": base.service.quality, "min": 0.2, "max": 1.0,
-                            "step": 0.01, "label": "Service quality"},
-        "innovation": {"type": "SliderFloat", "value": base.market.innovation, "min": 0.0, "max": 0.003,
-                       "step": 0.0001, "label": "Bass p (external influence / day)"},
-        "conversion": {"type": "SliderFloat", "value": base.market.conversion, "min": 0.0, "max": 0.02,
-                       "step": 0.0005, "label": "Prospect conversion / day"},
-        "defection": {"type": "SliderFloat", "value": base.market.defection, "min": 0.0, "max": 0.006,
-                      "step": 0.0001, "label": "Base defection hazard / day"},
-        "seed": {"type": "SliderInt", "value": min(base.seed, 20), "min": 0, "max": 20, "step": 1, "label": "Seed"},
-    }
-
-
-def make_page():
-    params = model_params()
-    model = TeachingMarket(**{k: v["value"] for k, v in params.items()})
-    return SolaraViz(
-        model,
-        components=[StagePanel, LadderView, StageHistory, MoneyView, QuadrantView],
-        model_params=params,
-        play_interval=300,
-        name="CRM loyalty ladder — teaching view",
+def compare_panel_html(session: Session, locale: str) -> str:
+    """Side-by-side table of A and B now, and the difference A − B (read by the browser tests)."""
+    import html
+    tx = ui(locale)
+    a, b = session.pair.a, session.pair.b
+    rows = (
+        ("profit", a.profit_cents() / 100, b.profit_cents() / 100, True),
+        ("customers", customers_now(a), customers_now(b), False),
+        ("marketing", a.marketing_spend() / 100, b.marketing_spend() / 100, True),
+        ("acquisitions", a.acquisitions, b.acquisitions, False),
+        ("defections", a.defections, b.defections, False),
     )
+    body = "".join(
+        f"<tr data-row='{k}'><td>{html.escape(tx['cmp_' + k])}</td><td class='a'>{_num(f'{va:,.0f}')}</td>"
+        f"<td class='b'>{_num(f'{vb:,.0f}')}</td><td class='d'><b>{_num(f'{va - vb:+,.0f}')}</b></td></tr>"
+        for k, va, vb, _ in rows)
+    dp = a.profit_cents() - b.profit_cents()
+    dc = customers_now(a) - customers_now(b)
+    verdict = (tx["verdict_same"] if dp == 0 else
+               (tx["verdict_pays"] if dp > 0 else tx["verdict_costs"]).format(x=f"{abs(dp) / 100:,.0f}"))
+    dm = a.marketing_spend() - b.marketing_spend()
+    roi = f"<div id='roi-vs-b'>{html.escape(tx['roi_line'].format(roi=f'{dp / dm:.2f}'))}</div>" if dm > 0 else ""
+    rtl = locale == "fa"
+    return (
+        f"<div id='compare-panel' data-day='{a.now:.0f}' data-profit-diff='{dp}' data-customers-diff='{dc}' "
+        f"dir='{'rtl' if rtl else 'ltr'}' lang='{locale}' style='font-family:sans-serif;font-size:14px'>"
+        "<style>#compare-panel td,#compare-panel th{padding:1px 8px;text-align:end}</style>"
+        f"<b>{html.escape(tx['cmp_title'])}</b><br>"
+        f"<small>{tx['market_a']}: {html.escape(name(a.preset, locale))} · "
+        f"{tx['market_b']}: {html.escape(session.compare_label())}</small>"
+        f"<table style='border-collapse:collapse;margin:4px 0'><tr><th></th><th>{tx['market_a']}</th>"
+        f"<th>{tx['market_b']}</th><th>{tx['market_a']} − {tx['market_b']}</th></tr>{body}</table>"
+        f"<div id='verdict'>{html.escape(verdict)}</div>{roi}"
+        f"<small>{html.escape(tx['cmp_note'])}</small></div>")
 
 
-page = make_page()
+def chart_rows(focus: str) -> list[list[str]]:
+    """Chart layout: the lesson's chart first; the (wide) ladder chart on a row of its own."""
+    if focus == "ladder":
+        rest = [c for c in CHARTS if c != "ladder"]
+        return [["ladder"]] + [rest[i:i + 2] for i in range(0, len(rest), 2)]
+    rest = [c for c in CHARTS if c not in ("ladder", focus)]
+    return [[focus, rest[0]], ["ladder"]] + [rest[i:i + 2] for i in range(1, len(rest), 2)]
+
+
+def lesson_html(key: str, locale: str, finished: bool) -> str:
+    import html
+    lesson = BY_KEY[key]
+    t, tx = lesson.text[locale], ui(locale)
+    rtl = locale == "fa"
+    done = f"<p class='done'><b>{html.escape(tx['lesson_done'])}</b></p>" if finished else ""
+    return (
+        f"<div id='lesson-card' data-lesson='{key}' data-done='{str(finished).lower()}' "
+        f"dir='{'rtl' if rtl else 'ltr'}' lang='{locale}' style='font-family:sans-serif;font-size:15px;"
+        "background:#f4f8fb;border-radius:6px;padding:8px 14px;margin-bottom:6px'>"
+        f"<h3 style='margin:4px 0'>{html.escape(t['title'])}</h3>"
+        f"<p><b>{html.escape(tx['explain'])}.</b> {html.escape(t['explain'])}</p>"
+        f"<p><b>{html.escape(tx['watch'])}.</b> {html.escape(t['watch'])}</p>"
+        f"<p class='question'><b>{html.escape(tx['question'])}:</b> {html.escape(t['question'])}</p>{done}</div>")
+
+
+def _select(label: str, value: str, items: list[tuple[str, str]], on_value, cls: str):
+    """A select whose shown text differs from the value it sends (the value is an allow-listed key)."""
+    return solara.v.Select(label=label, v_model=value, items=[{"text": t, "value": k} for k, t in items],
+                           on_v_model=on_value, dense=True, hide_details=True, class_=cls,
+                           style_="margin-bottom:12px;max-width:360px")
+
+
+@solara.component
+def Page():
+    start_settings, start_locale = solara.use_memo(initial_choices, [])
+    # per browser session: this memo runs once per page, never at import
+    session: Session = solara.use_memo(lambda: Session(start_settings, start_locale), [])
+    locale = solara.use_reactive(start_locale)
+    lesson = solara.use_reactive(NO_LESSON)
+    tick = solara.use_memo(lambda: solara.reactive(0), [])  # read by Board only: a step re-renders the board
+    ack = solara.use_memo(RenderAck, [])
+    playing = solara.use_reactive(False)
+    message = solara.use_reactive("")
+    version = solara.use_reactive(0)  # bumped by a rebuild: the sidebar shows the new settings
+    tx = ui(locale.value)
+
+    def bump():
+        tick.set(tick.value + 1)
+
+    def refuse(e: Exception, value_name: str) -> None:
+        log.warning("refused browser value for %s: %s", value_name, e)
+        message.set(f"{ui(locale.value)['refused']}: {e}")
+
+    def rebuild(settings: Settings) -> None:
+        playing.set(False)
+        try:
+            session.rebuild(settings)
+        except Exception:  # details to the server log, a short message to the browser
+            log.exception("building the teaching markets failed for %r", settings)
+            message.set(ui(locale.value)["build_failed"])
+            return
+        message.set("")
+        version.set(version.value + 1)
+        bump()
+
+    def set_value(key: str):
+        def handler(value):
+            try:
+                new = session.settings.with_value(key, value)
+            except InputError as e:
+                refuse(e, key)
+                return
+            rebuild(new)
+        return handler
+
+    def choose_lesson(key):
+        try:
+            key = check_choice("lesson", key, (NO_LESSON,) + tuple(BY_KEY))
+        except InputError as e:
+            refuse(e, "lesson")
+            return
+        lesson.set(key)
+        if key != NO_LESSON:
+            base = BY_KEY[key].settings
+            keep = {k: getattr(session.settings, k) for k in ("n_customers", "days_per_step", "seed")}
+            rebuild(Settings(**{**base.__dict__, **keep}))
+
+    def choose_locale(value):
+        try:
+            value = check_choice("language", value, LOCALES)
+        except InputError as e:
+            refuse(e, "language")
+            return
+        with session.lock:
+            session.set_locale(value)
+        locale.set(value)
+        bump()
+
+    def advance(how) -> bool:
+        """Run ``how`` (a step, or to the end); on an engine error, log it and say so briefly."""
+        try:
+            how()
+        except Exception:
+            log.exception("stepping the teaching markets failed (%r)", session.settings)
+            playing.set(False)
+            message.set(ui(locale.value)["step_failed"])
+            return False
+        return True
+
+    def step():
+        advance(session.step)
+        bump()
+
+    def to_end():
+        playing.set(False)
+        advance(session.run_to_end)
+        bump()
+
+    def restart():
+        rebuild(session.settings)
+
+    def play_loop(cancel: threading.Event):
+        while playing.value and not cancel.is_set():
+            if session.pair.finished:
+                playing.set(False)
+                return
+            ok = advance(session.step)
+            tick.set(tick.value + 1)
+            if not ok:
+                return
+            ack.wait_drawn(tick.value, timeout=10.0)   # never run ahead of the browser
+            cancel.wait(PLAY_INTERVAL_S)
+
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+
+    _ = version.value
+    st = session.settings
+    loc = locale.value
+    rtl = {"direction": "rtl", "text-align": "right"} if loc == "fa" else {}
+    solara.Title(tx["title"])
+    with solara.Sidebar():
+        # a long lesson title must not widen the sidebar over the page
+        with solara.Column(style={**rtl, "max-width": "370px", "overflow-x": "hidden"}):
+            solara.ToggleButtonsSingle(value=loc, values=list(LOCALES), on_value=choose_locale, classes=["sel-lang"])
+            _select(tx["lesson"], lesson.value,
+                    [(NO_LESSON, tx["free_play"])] + [(les.key, les.text[loc]["title"]) for les in LESSONS],
+                    choose_lesson, "sel-lesson")
+            with solara.Row():
+                solara.Button(tx["step"], on_click=step, classes=["btn-step"], disabled=playing.value)
+                if playing.value:
+                    solara.Button(tx["pause"], on_click=lambda: playing.set(False), classes=["btn-pause"])
+                else:
+                    solara.Button(tx["play"], on_click=lambda: playing.set(True), classes=["btn-play"])
+            with solara.Row():
+                solara.Button(tx["to_end"], on_click=to_end, classes=["btn-end"])
+                solara.Button(tx["reset"], on_click=restart, classes=["btn-reset"])
+            solara.HTML(tag="small", unsafe_innerHTML=tx["settings_note"])
+            _select(tx["scenario"], st.scenario, [(k, name(k, loc)) for k in SCENARIOS],
+                    set_value("scenario"), "sel-scenario")
+            _select(tx["strategy"], st.strategy,
+                    [(k, tx["from_scenario"] if k == FROM_SCENARIO else name(k, loc)) for k in TEACHING_STRATEGIES],
+                    set_value("strategy"), "sel-strategy")
+            _select(tx["compare"], st.compare,
+                    [(CONTROL, tx["control"])] + [(k, name(k, loc)) for k in SCENARIOS],
+                    set_value("compare"), "sel-compare")
+            for key, step_size in (("n_customers", 50), ("days", 5), ("days_per_step", 1), ("seed", 1)):
+                lo, hi, _ = RANGES[key]
+                solara.SliderInt(tx[key], value=getattr(st, key), min=int(lo), max=int(hi), step=step_size,
+                                 on_value=set_value(key), thumb_label="always" if key != "days" else True)
+            cfg = session.pair.a.cfg
+            current = {"service_quality": cfg.service.quality, "innovation": cfg.market.innovation,
+                       "conversion": cfg.market.conversion, "defection": cfg.market.defection}
+            for key, step_size in (("service_quality", 0.01), ("innovation", 0.0001), ("conversion", 0.0005),
+                                   ("defection", 0.0001)):
+                lo, hi, _ = RANGES[key]
+                solara.SliderFloat(tx[key], value=min(max(current[key], lo), hi), min=lo, max=hi, step=step_size,
+                                   on_value=set_value(key))
+            with solara.Div(classes=["sel-csv"]):
+                solara.FileDownload(session.csv_bytes, filename="teaching_timeseries.csv", label=tx["export_csv"])
+            solara.HTML(tag="small", unsafe_innerHTML=tx["export_note"])
+
+    Board(session, tick, ack, loc, lesson.value, message.value)
+
+
+@solara.component
+def Board(session: Session, tick, ack: RenderAck, loc: str, lesson: str, message: str):
+    """Lesson card, the two panels and the charts; re-rendered on every step (reads ``tick``)."""
+    ack.tick = tick.value   # sent after this step's chart updates: the browser acks once it drew them
+    tx = ui(loc)
+    rtl = {"direction": "rtl", "text-align": "right"} if loc == "fa" else {}
+    with solara.Column(style={**rtl, "padding": "0 8px"}):
+        solara.HTML(tag="div", unsafe_innerHTML=f"<h2 id='app-title' dir='{'rtl' if loc == 'fa' else 'ltr'}' "
+                                                f"lang='{loc}' style='margin:4px 0'>{tx['title']}</h2>")
+        if message:
+            solara.Error(message, classes=["app-message"])
+        if lesson != NO_LESSON:
+            solara.HTML(tag="div", unsafe_innerHTML=lesson_html(lesson, loc, session.pair.finished))
+        with solara.Columns([1, 1]):
+            solara.HTML(tag="div", unsafe_innerHTML=stage_panel_html(session.pair.a, loc, tx))
+            solara.HTML(tag="div", unsafe_innerHTML=compare_panel_html(session, loc))
+        figs = session.charts.figs
+        solara.Column(children=[ack])
+        with solara.Column(style={"direction": "ltr"}):
+            # the figure widgets themselves are the children: updated in place, never re-created
+            for row in chart_rows(BY_KEY[lesson].focus if lesson != NO_LESSON else "ladder"):
+                if len(row) == 1:
+                    solara.Column(children=[figs[row[0]]])
+                else:
+                    solara.Columns([1, 1], children=[figs[key] for key in row])
