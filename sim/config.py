@@ -374,7 +374,8 @@ def format_errors(err: ValidationError, prefix: str = "") -> str:
             lines.append(f"{key}: missing required key")
         elif e["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key (typo?) — value {e.get('input')!r}")
-        elif key and isinstance(e.get("input"), (dict, list)):  # a whole section: name it, do not dump it
+        elif key and isinstance(e.get("input"), (dict, list)) and len(repr(e.get("input"))) > 80:
+            # a whole section: name it, do not dump it
             lines.append(f"{key}: {msg}")
         elif key:
             lines.append(f"{key} = {e.get('input')!r}: {msg}")

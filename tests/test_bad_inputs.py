@@ -39,7 +39,7 @@ CASES: list[tuple[list[str], int, str]] = [
     (["market.innovation=2"], 2, "market.innovation = 2"),
     (["market.defection=-0.1"], 2, "market.defection = -0.1"),
     (["market.start_date=2026-13-45"], 2, "market.start_date"),
-    (["market.initial_stages.suspect=0.5"], 2, "market.initial_stages: shares must add up to 1"),
+    (["market.initial_stages={suspect: 0.5}"], 2, "market.initial_stages: shares must add up to 1"),
     (["market.competitors=[]"], 2, "market.competitors"),
     (["market.purchase.kind=foo"], 2, "market.purchase.kind = 'foo'"),
     (["market.purchase.r=inf"], 2, "market.purchase.r = inf"),

@@ -129,6 +129,6 @@ def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None
                 try:
                     resolve_stages(selectors or [], market_stage_names, roles)
                 except ValueError as e:
-                    raise ConfigError(f"invalid configuration:\n  {key} = {list(selectors)!r}: {e}") from None
+                    raise ConfigError(f"invalid configuration:\n  {key}: {e}") from None
         out.append(obj)
     return out
