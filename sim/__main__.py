@@ -42,7 +42,7 @@ def _config_error(e: Exception, multirun: bool, failure_dir: str | None = None) 
     sys.exit(2)
 
 
-@hydra.main(version_base=None, config_path="../configs", config_name="config")
+@hydra.main(version_base=None, config_path="configs", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode

@@ -1,6 +1,6 @@
 """Validated run configuration.
 
-Hydra composes YAML from ``configs/``; :func:`validate` turns the composed config into a
+Hydra composes YAML from ``sim/configs/``; :func:`validate` turns the composed config into a
 :class:`SimConfig` (pydantic, ``extra="forbid"`` everywhere) before anything is simulated.
 A bad value stops the run with one message naming the key, the value and what is allowed.
 """
@@ -21,8 +21,8 @@ from pydantic import (
 
 from .profile import Profile, register_resolver
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-register_resolver()  # ${sim.profile:...} in configs/profile/
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # shipped inside the package
+register_resolver()  # ${sim.profile:...} in sim/configs/profile/
 
 Prob = float  # documented alias; bounds are set per field with Field(ge=0, le=1)
 ROLES = ("pool", "lead", "customer", "lost")
@@ -321,7 +321,7 @@ class SimConfig(_Strict):
     strategy: dict[str, dict[str, Any]] = {}
     engine: Engine = Engine()
     output: Output = Output()
-    profile: Profile | None = None  # the business profile the engine values came from (configs/profile/)
+    profile: Profile | None = None  # the business profile the engine values came from (sim/configs/profile/)
 
     @model_validator(mode="after")
     def _cross(self) -> "SimConfig":

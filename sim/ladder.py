@@ -1,6 +1,6 @@
 """The ladder compiled from its config: per-stage arrays and the transition table.
 
-The ladder is data (``configs/ladder/*.yaml``). Each stage has a *role* that says which clock
+The ladder is data (``sim/configs/ladder/*.yaml``). Each stage has a *role* that says which clock
 it runs (pool, lead, customer, lost), and multipliers that make profit per customer change
 with the stage (000, after Jones 2003). Transitions fire on events in the order listed: the
 first one whose conditions hold for a customer judges it.

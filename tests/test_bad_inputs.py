@@ -18,7 +18,7 @@ from sim.cli_check import check_command_line
 ROOT = Path(__file__).resolve().parents[1]
 #: the crm7 line the malformed copy breaks: the first stage entry (0-based)
 BROKEN_LINE = next(i for i, line in enumerate(
-    (ROOT / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()) if line.startswith("  - {name:"))
+    (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()) if line.startswith("  - {name:"))
 WB = "strategy=win_back"
 LP = "strategy=loyalty_programme"
 
@@ -143,11 +143,11 @@ def bad_dir(tmp_path_factory) -> Path:
     """A config directory with a malformed ladder (at BROKEN_LINE) and a ladder whose transition has from: []."""
     d = tmp_path_factory.mktemp("badcfg")
     (d / "ladder").mkdir()
-    lines = (ROOT / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()
     broken = list(lines)
     broken[BROKEN_LINE] += " : : [unclosed"
     (d / "ladder" / "broken.yaml").write_text("\n".join(broken) + "\n", encoding="utf-8")
-    text = (ROOT / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8")
     import yaml
     lad = yaml.safe_load(text)
     lad["transitions"][0]["from"] = []

@@ -119,7 +119,7 @@ def test_initial_mix_comes_from_the_ladder_and_can_be_overridden():
 
 
 def test_a_five_stage_ladder_runs_with_the_default_strategy_mix(tmp_path):
-    """configs/ladder/simple5.yaml with the default market and strategies: nothing names crm7's stages."""
+    """sim/configs/ladder/simple5.yaml with the default market and strategies: nothing names crm7's stages."""
     import json
     import subprocess
     import sys

@@ -89,6 +89,13 @@ def test_readme_python_block_runs(block, workdir, monkeypatch):
     runpy.run_path(str(script), run_name="__main__")
 
 
+def test_a_users_own_config_starts_from_the_packaged_one(workdir):
+    import sim
+    cfg = sim.load([], config_name="my_study", config_dir=workdir / "my_configs")
+    assert cfg.market.n_customers == 20000 and list(cfg.strategy) == ["win_back"]
+    assert cfg.market.days == sim.load([]).market.days  # everything else as packaged
+
+
 def test_the_users_own_strategy_runs_and_charges_its_coupon(workdir):
     """The BirthdayCoupon class and its YAML, in a folder of the user's, run with the README's command."""
     cmds = [ln.strip() for b in BLOCKS if b["lang"] == "bash" for ln in b["body"].splitlines()
