@@ -42,7 +42,7 @@ def _config_error(e: Exception, multirun: bool, failure_dir: str | None = None) 
     sys.exit(2)
 
 
-@hydra.main(version_base=None, config_path="../configs", config_name="config")
+@hydra.main(version_base=None, config_path="configs", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -159,9 +159,18 @@ def _die_with_sweep() -> None:
 
 
 def cli() -> None:
+    """The ``sim`` command and ``python -m sim``: check the command line, then run Hydra's main."""
     import os
     os.environ[SWEEP_OWNER] = _owner_token()  # this process owns the sweep; launcher workers inherit it
-    from .cli_check import composition_message, unknown_key_message
+    from .cli_check import composition_message, hydra_flag, unknown_key_message
+    from .config import check_config_dir
+    config_dir = hydra_flag(sys.argv[1:], "--config-dir", "-cd")
+    if config_dir is not None:
+        try:
+            check_config_dir(config_dir)
+        except ConfigError as e:
+            print(f"sim: {e}", file=sys.stderr)
+            sys.exit(2)
     msg = unknown_key_message(sys.argv[1:]) or composition_message(sys.argv[1:])
     if msg:
         print(msg, file=sys.stderr)

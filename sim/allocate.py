@@ -43,10 +43,11 @@ def compose_study(name: str, overrides: list[str], config_dir: Path = STUDIES):
     from hydra.core.global_hydra import GlobalHydra
 
     from . import sweep  # noqa: F401 - registers the study resolvers
+    from .config import CONFIG_DIR
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base=None):
-        return compose(name, overrides=[f"hydra.searchpath=[file://{ROOT / 'configs'}]", *overrides],
+        return compose(name, overrides=[f"hydra.searchpath=[file://{CONFIG_DIR}]", *overrides],
                        return_hydra_config=True)
 
 

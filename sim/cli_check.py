@@ -46,16 +46,32 @@ def _parsed(argv: list[str]) -> list[tuple[str, Override]]:
     return out
 
 
+def hydra_flag(argv: list[str], long: str, short: str) -> str | None:
+    """The value of a Hydra flag such as ``--config-dir X``, ``--config-dir=X`` or ``-cd X`` (or None)."""
+    for i, a in enumerate(argv):
+        if a in (long, short) and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(long + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
 def unknown_key_message(argv: list[str]) -> str | None:
+    """A message naming the first override whose key does not exist (with the closest ones), or None.
+
+    Composes the config the command line will run: its ``--config-name`` and ``--config-dir``.
+    """
     from .config import compose
-    if any(a.split("=")[0] in ("--config-name", "-cn", "--config-dir", "-cd", "--config-path", "-cp") for a in argv):
-        return None  # another primary config (a study in experiments/): its keys are Hydra's to check
+    config_dir = hydra_flag(argv, "--config-dir", "-cd")
+    config_name = hydra_flag(argv, "--config-name", "-cn") or "config"
+    flag_values = {config_dir, config_name, hydra_flag(argv, "--config-path", "-cp")}
+    argv = [a for a in argv if a not in flag_values]
     overrides = _parsed(argv)
     groups = [(a, o) for a, o in overrides if o.key_or_group in GROUPS]
     group_choices = [a for a, o in groups if not o.is_sweep_override()]
     swept = {o.key_or_group for _, o in groups if o.is_sweep_override()}
     try:
-        cfg = compose(group_choices)
+        cfg = compose(group_choices, config_name=config_name, config_dir=config_dir)
     except Exception:
         return None
     cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])

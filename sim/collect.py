@@ -70,6 +70,10 @@ CONFIDENCE = 0.95
 
 @dataclass
 class Collected:
+    """A collected sweep or study: ``runs`` (``collected.parquet``), ``comparison``
+    (``comparison.parquet``), the swept ``params`` that define the groups, and the runs that
+    ``failed`` (directory, error) or are ``incomplete`` (no complete summary)."""
+
     runs: pd.DataFrame
     comparison: pd.DataFrame
     params: list[str]
@@ -202,6 +206,14 @@ def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[floa
 
 
 def collect(sweep_dir: str | Path, *, progress: bool = True) -> Collected:
+    """Read every run below ``sweep_dir`` (a sweep or a :func:`sim.study` directory) into DataFrames.
+
+    Finished runs (complete ``summary.json``) become rows of ``runs``; failed and unfinished runs
+    are listed, never read as results. Nothing is written (see :func:`write`).
+
+    Raises:
+        FileNotFoundError: ``sweep_dir`` is not a directory.
+    """
     from tqdm.auto import tqdm
 
     sweep_dir = Path(sweep_dir)
@@ -261,6 +273,7 @@ def _group_label(keys: tuple, params: list[str]) -> str:
 
 
 def compare(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """Tidy comparison of ``runs`` grouped by ``params``: mean, sd, 95 % t-interval and n per metric."""
     cols = ["group", *params, "metric", "label", "paired", "mean", "sd", "ci_low", "ci_high", "n"]
     if runs.empty:
         return pd.DataFrame(columns=cols)
@@ -321,6 +334,7 @@ def answer(c: Collected, metric: str = "roi_vs_control") -> str | None:
 
 
 def numeric_params(runs: pd.DataFrame, params: list[str]) -> list[str]:
+    """The swept keys with numeric values (at least two), drawn as response curves."""
     return [p for p in params if p.startswith("param.") and pd.api.types.is_numeric_dtype(runs[p])
             and not pd.api.types.is_bool_dtype(runs[p]) and runs[p].nunique() >= 2]
 
@@ -492,6 +506,7 @@ def write(c: Collected, sweep_dir: str | Path, objective: str = decide.OBJECTIVE
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.collect <sweep_dir> [--strict]``; returns the exit code."""
     ap = argparse.ArgumentParser(prog="python -m sim.collect", description=__doc__.split("\n\n")[0])
     ap.add_argument("sweep_dir", help="a sweep directory (hydra.sweep.dir), e.g. multirun/2026-01-01/12-00-00")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any run failed or is unfinished")

@@ -1,6 +1,6 @@
 """Validated run configuration.
 
-Hydra composes YAML from ``configs/``; :func:`validate` turns the composed config into a
+Hydra composes YAML from ``sim/configs/``; :func:`validate` turns the composed config into a
 :class:`SimConfig` (pydantic, ``extra="forbid"`` everywhere) before anything is simulated.
 A bad value stops the run with one message naming the key, the value and what is allowed.
 """
@@ -21,8 +21,8 @@ from pydantic import (
 
 from .profile import Profile, register_resolver
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-register_resolver()  # ${sim.profile:...} in configs/profile/
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # shipped inside the package
+register_resolver()  # ${sim.profile:...} in sim/configs/profile/
 
 Prob = float  # documented alias; bounds are set per field with Field(ge=0, le=1)
 ROLES = ("pool", "lead", "customer", "lost")
@@ -57,6 +57,10 @@ class _Strict(BaseModel):
 
 
 class StageInit(_Strict):
+    """A stage's day-0 population: its share of the market and its customers' starting traits."""
+
+    share: float | None = Field(None, ge=0, le=1, description="share of the market in this stage on day 0 "
+                                "(the shares of a ladder add up to 1; market.initial_stages overrides them)")
     satisfaction: float = Field(0.6, ge=0, le=1)
     trust: float = Field(0.0, ge=0, le=1)
     attitude: float = Field(0.3, ge=0, le=1)
@@ -137,6 +141,10 @@ class Ladder(_Strict):
                 raise ValueError(
                     f"{where}: event={t.event!r} must lead to a stage with role {allowed_to[t.event]}, "
                     f"but {t.to!r} has role {role[t.to]!r}")
+        shares = {s.name: s.init.share for s in self.stages if s.init.share is not None}
+        if shares and abs(sum(shares.values()) - 1) > 1e-6:
+            raise ValueError(f"stages[*].init.share: the stages' shares must add up to 1, they add up to "
+                             f"{sum(shares.values()):g} ({shares})")
         for s in self.stages:
             if s.role == "customer" and not any(
                     t.event == "defection" and s.name in t.from_ for t in self.transitions):
@@ -144,7 +152,15 @@ class Ladder(_Strict):
         return self
 
     def index(self, name: str) -> int:
+        """The position of stage ``name`` on the ladder."""
         return [s.name for s in self.stages].index(name)
+
+    def initial_shares(self, override: dict[str, float] | None = None) -> dict[str, float]:
+        """Day-0 share of every stage: ``override`` (``market.initial_stages``) if given, else the
+        stages' own ``init.share`` (stages without one start empty)."""
+        if override is not None:
+            return {s.name: float(override.get(s.name, 0.0)) for s in self.stages}
+        return {s.name: float(s.init.share or 0.0) for s in self.stages}
 
 
 class Competitor(_Strict):
@@ -204,7 +220,8 @@ class Market(_Strict):
     n_customers: int = Field(gt=0, le=50_000_000)
     days: float = Field(gt=0, le=36_500)
     start_date: str = "2026-01-01"
-    initial_stages: dict[str, float]
+    initial_stages: dict[str, float] | None = Field(
+        None, description="day-0 share by stage name; null: the ladder's own init.share of each stage")
     # value: basket value ~ LogNormal with this mean and log-sd (skew → Pareto-like split)
     mean_spend: float = Field(gt=0, le=MAX_MONEY)
     spend_sigma: float = Field(ge=0, le=4)
@@ -326,19 +343,24 @@ class SimConfig(_Strict):
     strategy: dict[str, dict[str, Any]] = {}
     engine: Engine = Engine()
     output: Output = Output()
-    profile: Profile | None = None  # the business profile the engine values came from (configs/profile/)
+    profile: Profile | None = None  # the business profile the engine values came from (sim/configs/profile/)
 
     @model_validator(mode="after")
     def _cross(self) -> "SimConfig":
         names = [s.name for s in self.ladder.stages]
-        for k, v in self.market.initial_stages.items():
-            if k not in names:
-                raise ValueError(f"market.initial_stages: unknown stage {k!r}; stages are {names}")
-            if not (0 <= v <= 1) or math.isnan(v):
-                raise ValueError(f"market.initial_stages.{k} = {v!r}: a share must be in [0, 1]")
-        total = sum(self.market.initial_stages.values())
-        if abs(total - 1) > 1e-6:
-            raise ValueError(f"market.initial_stages: shares must add up to 1, they add up to {total:g}")
+        override = self.market.initial_stages
+        if override is not None:
+            for k, v in override.items():
+                if k not in names:
+                    raise ValueError(f"market.initial_stages: unknown stage {k!r}; stages are {names}")
+                if not (0 <= v <= 1) or math.isnan(v):
+                    raise ValueError(f"market.initial_stages.{k} = {v!r}: a share must be in [0, 1]")
+            total = sum(override.values())
+            if abs(total - 1) > 1e-6:
+                raise ValueError(f"market.initial_stages: shares must add up to 1, they add up to {total:g}")
+        elif not any(s.init.share is not None for s in self.ladder.stages):
+            raise ValueError("no initial stage mix: give each ladder stage an init.share (they add up to 1) "
+                             "or set market.initial_stages")
         for key, step in (("engine.dt", self.engine.dt), ("engine.report_every", self.engine.report_every)):
             n = self.market.days / step
             if n > MAX_WINDOWS:
@@ -364,6 +386,7 @@ def _loc(loc: tuple) -> str:
 
 
 def format_errors(err: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as one line per problem, each naming its config key (under ``prefix``)."""
     lines = []
     for e in err.errors():
         key = _loc(tuple(x for x in e["loc"] if x not in ("function-after",)))
@@ -373,6 +396,9 @@ def format_errors(err: ValidationError, prefix: str = "") -> str:
             lines.append(f"{key}: missing required key")
         elif e["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key (typo?) — value {e.get('input')!r}")
+        elif key and isinstance(e.get("input"), (dict, list)) and len(repr(e.get("input"))) > 80:
+            # a whole section: name it, do not dump it
+            lines.append(f"{key}: {msg}")
         elif key:
             lines.append(f"{key} = {e.get('input')!r}: {msg}")
         else:
@@ -411,15 +437,62 @@ def validate(cfg: Any) -> SimConfig:
         raise ConfigError(format_errors(e)) from None
 
 
-def compose(overrides: list[str] | None = None, config_name: str = "config"):
-    """Compose the project's Hydra config outside ``python -m sim`` (tests, notebooks, the app)."""
+def compose(overrides: list[str] | None = None, config_name: str = "config",
+            config_dir: str | Path | None = None):
+    """Compose the Hydra config outside ``python -m sim`` (scripts, notebooks, tests, the app).
+
+    Args:
+        overrides: command-line style overrides, e.g. ``["market.n_customers=2000", "strategy=win_back"]``.
+        config_name: the primary config (``config``, or a study's name with ``config_dir="experiments"``).
+        config_dir: a folder of your own laid over the packaged configs, as ``python -m sim --config-dir``
+            does: its files win over packaged files of the same name, and its new options (e.g.
+            ``strategy/my_strategy.yaml``) join the packaged ones.
+
+    Returns:
+        The composed ``DictConfig`` (not validated; :func:`load` validates).
+    """
     from hydra import compose as _compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    overrides = list(overrides or [])
+    primary = CONFIG_DIR
+    if config_dir is not None:
+        check_config_dir(config_dir)  # no name in both folders, so their order does not matter
+        user = Path(config_dir).resolve()
+        if (user / f"{config_name}.yaml").is_file():  # a primary config of the user's (a study)
+            primary, extra = user, CONFIG_DIR
+        else:
+            extra = user
+        overrides.append(f"hydra.searchpath=[file://{extra}]")
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        return _compose(config_name=config_name, overrides=list(overrides or []))
+    with initialize_config_dir(config_dir=str(primary), version_base=None):
+        return _compose(config_name=config_name, overrides=overrides)
 
 
-def load(overrides: list[str] | None = None, config_name: str = "config") -> SimConfig:
-    return validate(compose(overrides, config_name))
+def shadowed_files(config_dir: str | Path) -> list[str]:
+    """Files of a user's config folder that a packaged file of the same name would hide (Hydra reads
+    the packaged configs first, so a user's ``market/default.yaml`` would be silently ignored)."""
+    root = Path(config_dir)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml")
+                  if (CONFIG_DIR / p.relative_to(root)).is_file())
+
+
+def check_config_dir(config_dir: str | Path) -> None:
+    """Raise :class:`ConfigError` if ``config_dir`` is missing or holds a file a packaged one hides."""
+    if not Path(config_dir).is_dir():
+        raise ConfigError(f"config directory not found: {config_dir}")
+    hidden = shadowed_files(config_dir)
+    if hidden:
+        raise ConfigError(f"{config_dir}: {', '.join(hidden)} would be hidden by the packaged file(s) of the same "
+                          f"name in {CONFIG_DIR}; give yours another name (e.g. market/mine.yaml, then market=mine) "
+                          f"or set values in a config of your own (--config-name, with defaults: [config, _self_])")
+
+
+def load(overrides: list[str] | None = None, config_name: str = "config",
+         config_dir: str | Path | None = None) -> SimConfig:
+    """Compose (see :func:`compose`) and validate a config: the usual start of a script.
+
+    Raises:
+        ConfigError: a bad value, named by its key (the message ``python -m sim`` prints).
+    """
+    return validate(compose(overrides, config_name, config_dir))

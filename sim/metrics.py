@@ -24,7 +24,8 @@ def cumulative_money(model_vars) -> dict[str, np.ndarray]:
 
 
 def make_datacollector(market) -> mesa.DataCollector:
-    """Model reporters: stage stock, cumulative money (cents), flows, quadrant counts."""
+    """The market's Mesa DataCollector: stage stock, cumulative money (cents), flows, quadrant counts
+    and per-strategy spend at every report (read as a table by :func:`timeseries`)."""
     rep = {"t": lambda m: float(m.env.now)}
     for k, name in enumerate(market.stage_names):
         rep[f"stage_{name}"] = (lambda kk: lambda m: int(np.count_nonzero(m.s.stage == kk)))(k)
@@ -77,7 +78,10 @@ def market_shares(market) -> dict[str, float]:
 
 
 def timeseries(market) -> pd.DataFrame:
-    """One row per report time: stock, per-period flows and money (currency), cumulative too."""
+    """One row per report time: stock, per-period flows and money (currency), cumulative too.
+
+    The table of ``timeseries.parquet``; its columns are described in ``sim.schema.FILES``.
+    """
     df = market.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     df["date"] = pd.Timestamp(market.cfg.market.start_date) + pd.to_timedelta(df["t"], unit="D")
     for k in MONEY:
@@ -108,7 +112,7 @@ def timeseries(market) -> pd.DataFrame:
 
 
 def flows(market) -> pd.DataFrame:
-    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count."""
+    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count (``flows.parquet``)."""
     rows = []
     prev = np.zeros((market.n_stages, market.n_stages), dtype=np.int64)
     for t, cum in market._flow_rows:
@@ -138,7 +142,10 @@ def days_to_datetime(start: str, t: np.ndarray) -> np.ndarray:
 
 
 def customers(market) -> pd.DataFrame:
-    """One row per customer (the table is built column by column, categoricals from codes)."""
+    """One row per person in the market at the end of the run (``customers.parquet``): stage, firm,
+    acquisition and churn times, latent traits, loyalty quadrant, counts, money (currency), CLV and
+    each strategy's treated/holdout flags. Columns: ``sim.schema.FILES["customers.parquet"]``. The
+    table is built column by column, categoricals from codes."""
     s, m = market.s, market
     cols = {
         "customer_id": np.arange(m.n),
@@ -177,6 +184,8 @@ def customers(market) -> pd.DataFrame:
 
 
 def transactions(market) -> pd.DataFrame:
+    """The purchase log (``transactions.parquet``): customer, time in days and as a date, amount
+    (currency), channel; sorted by time. It has the columns CLV libraries expect."""
     cid, t, cents, ch = market.transactions()
     return pd.DataFrame({
         "customer_id": cid,

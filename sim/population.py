@@ -32,7 +32,8 @@ def init_population(cfg, ladder: Ladder, s: CustomerState, g: np.random.Generato
                     channel_share: np.ndarray, competitor_weights: np.ndarray) -> None:
     """Fill ``s`` with the day-0 population of ``cfg`` (draws from ``g`` only)."""
     n, m = s.n, cfg.market
-    shares = np.array([m.initial_stages.get(nm, 0.0) for nm in ladder.names])
+    mix = cfg.ladder.initial_shares(m.initial_stages)
+    shares = np.array([mix[nm] for nm in ladder.names])
     s.stage[:] = g.permutation(np.repeat(np.arange(ladder.n, dtype=np.int16), stage_counts(shares, n)))
     sig = m.spend_sigma
     s.spend[:] = g.lognormal(math.log(m.mean_spend) - sig * sig / 2, sig, n) if sig > 0 else m.mean_spend

@@ -1,6 +1,6 @@
 """A business described in its own units, converted to the engine's parameters.
 
-A profile (``configs/profile/<name>.yaml``, chosen with ``python -m sim profile=retail``) holds what a
+A profile (``sim/configs/profile/<name>.yaml``, chosen with ``python -m sim profile=retail``) holds what a
 strategist knows about the business: how many active customers, prospects and lapsed customers it
 has, its annual churn, purchases per customer per year, average order value, gross margin, what a
 contact costs per channel, and its currency. The profile files are Hydra configs in the global

@@ -9,8 +9,41 @@ import plotly.graph_objects as go
 
 from . import units
 
+#: The crm7 ladder's colours by position (kept for callers that index by stage number; new code
+#: should call :func:`stage_colours`, which follows the stages' roles on any ladder).
 STAGE_COLOURS = ["#c7c7c7", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b", "#d62728",
                  "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+
+ROLE_COLOURS = {"pool": "#c7c7c7", "lead": "#969696", "lost": "#d62728"}
+_BLUE_LIGHT, _BLUE_DARK = (0x9e, 0xca, 0xe1), (0x08, 0x30, 0x6b)  # ends of ColorBrewer's "Blues"
+
+
+def _roles(ladder) -> list[str]:
+    if hasattr(ladder, "role_names"):  # sim.ladder.Ladder
+        return list(ladder.role_names)
+    if hasattr(ladder, "stages"):  # sim.config.Ladder
+        return [s.role for s in ladder.stages]
+    return list(ladder)  # role names
+
+
+def stage_colours(ladder) -> list[str]:
+    """One colour per stage, by role: the lost stage red, pool and lead stages greys, and the
+    customer stages a blue ramp from light (lowest) to dark (highest).
+
+    ``ladder`` is a :class:`sim.config.Ladder`, a :class:`sim.ladder.Ladder` or a list of role names.
+    """
+    roles = _roles(ladder)
+    n_cust = roles.count("customer")
+    out, k = [], 0
+    for r in roles:
+        if r == "customer":
+            f = k / (n_cust - 1) if n_cust > 1 else 0.6
+            rgb = [round(a + (b - a) * f) for a, b in zip(_BLUE_LIGHT, _BLUE_DARK)]
+            out.append("#" + "".join(f"{c:02x}" for c in rgb))
+            k += 1
+        else:
+            out.append(ROLE_COLOURS[r])
+    return out
 
 
 def stage_labels(market, locale: str | None = None) -> list[str]:
@@ -26,9 +59,10 @@ def _fig_html(fig: go.Figure, div_id: str, first: bool) -> str:
 
 def stage_figure(market, ts: pd.DataFrame, labels: list[str]) -> go.Figure:
     fig = go.Figure()
+    colours = stage_colours(market.cfg.ladder)
     for k, name in enumerate(market.stage_names):
         fig.add_trace(go.Scatter(x=ts["date"], y=ts[f"stage_{name}"], name=labels[k], stackgroup="one",
-                                 line=dict(width=0.5, color=STAGE_COLOURS[k % len(STAGE_COLOURS)])))
+                                 line=dict(width=0.5, color=colours[k])))
     fig.update_layout(title="Customers by ladder stage", yaxis_title="customers")
     return fig
 
@@ -37,7 +71,7 @@ def flow_figure(market, flows: pd.DataFrame, labels: list[str]) -> go.Figure:
     agg = flows.groupby(["from_stage", "to_stage"], observed=True)["count"].sum().reset_index()
     idx = {n: i for i, n in enumerate(market.stage_names)}
     fig = go.Figure(go.Sankey(
-        node=dict(label=labels, color=[STAGE_COLOURS[i % len(STAGE_COLOURS)] for i in range(len(labels))], pad=18),
+        node=dict(label=labels, color=stage_colours(market.cfg.ladder), pad=18),
         link=dict(source=[idx[a] for a in agg["from_stage"]], target=[idx[b] for b in agg["to_stage"]],
                   value=agg["count"].tolist())))
     fig.update_layout(title="Ladder flows over the run (moves between stages)")

@@ -1,4 +1,13 @@
-"""Run a configured simulation (and its paired no-action control) and write its outputs."""
+"""Run a configured simulation (and its paired no-action control) and write its outputs.
+
+The Python API in four calls (see the README's "Python API"):
+
+* :func:`build` — a ready market from a config (validated first);
+* :func:`simulate` — build and run it; read tables with :mod:`sim.metrics`;
+* :func:`run` — the treated run and its paired control, every output file, the summary;
+* :func:`study` — every combination of some values × seeds, each a :func:`run`, collected into
+  DataFrames (:class:`sim.collect.Collected`).
+"""
 from __future__ import annotations
 
 import math
@@ -27,13 +36,21 @@ from .strategies import build_strategies
 def strategies_for(cfg: SimConfig, *, with_strategies: bool = True) -> list:
     """The plug-ins of a validated config, checked against its ladder and channels; without
     strategies (the no-action control) only market events (``environment`` plug-ins) stay."""
-    strategies = build_strategies(cfg.strategy, [s.name for s in cfg.ladder.stages], list(cfg.channels))
+    strategies = build_strategies(cfg.strategy, [s.name for s in cfg.ladder.stages], list(cfg.channels),
+                                  [s.role for s in cfg.ladder.stages])
     return strategies if with_strategies else [s for s in strategies if s.environment]
 
 
 def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
           materialize: bool | None = None) -> Market:
-    """A ready (not yet run) market. Validates first: nothing is built from a bad config."""
+    """A ready (not yet run) market. Validates first: nothing is built from a bad config.
+
+    Args:
+        cfg: a :class:`SimConfig` (from :func:`sim.load`) or a composed config / dict to validate.
+        with_strategies: False builds the no-action control (market events stay).
+        mode: ``"batched"`` or ``"agents"``; default ``cfg.engine.mode``.
+        materialize: make Mesa ``Customer`` agents (default: up to ``engine.agents_max`` customers).
+    """
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
     return Market(cfg, strategies_for(cfg, with_strategies=with_strategies), mode=mode, materialize=materialize)
@@ -41,6 +58,19 @@ def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | Non
 
 def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
              progress: bool | None = None, desc: str = "simulating") -> Market:
+    """Build and run a market to its horizon; nothing is written.
+
+    The run market gives DataFrames through :mod:`sim.metrics` (``timeseries``, ``customers``,
+    ``transactions``, ``flows``) and the run's figures through ``metrics.summary``. No paired
+    control is run (use :func:`run` for ROI against it).
+
+    Args:
+        cfg: as for :func:`build`.
+        with_strategies: False runs the no-action control.
+        mode: as for :func:`build`.
+        progress: show a progress bar (default ``cfg.engine.progress``).
+        desc: the progress bar's label.
+    """
     return build(cfg, with_strategies=with_strategies, mode=mode).run(progress=progress, desc=desc)
 
 
@@ -115,6 +145,16 @@ def run(cfg: SimConfig | Any, out_dir: str | os.PathLike, *, progress: bool | No
 
     The paired control is shared through ``control_cache`` (or ``$SIM_CONTROL_CACHE``) when given:
     computed once per market and seed, byte-identical to computing it (see :mod:`sim.control_cache`).
+
+    Args:
+        cfg: as for :func:`build`.
+        out_dir: the run's directory (created); the files are listed in ``sim.schema.FILES``.
+        progress: show progress bars (default ``cfg.engine.progress``).
+        overrides: the command-line overrides the run was made from (recorded in ``run.json``).
+        control_cache: where the shared paired control is cached (see above).
+
+    Returns:
+        The summary as written to ``summary.json``, plus ``elapsed_seconds``.
     """
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
@@ -161,4 +201,72 @@ def _run(cfg: SimConfig, out: Path, progress: bool | None, control_cache) -> dic
 
 
 def is_finished(out_dir: str | os.PathLike) -> bool:
+    """Whether ``out_dir`` holds a finished run (a complete ``summary.json``)."""
     return finished_summary(out_dir) is not None
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_value(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def study(grid: dict[str, list], out_dir: str | os.PathLike, *, overrides: list[str] | tuple = (),
+          seeds=range(3), config_name: str = "config", config_dir: str | os.PathLike | None = None,
+          progress: bool = True):
+    """Run every combination of ``grid``'s values for every seed, then collect the runs.
+
+    The Python counterpart of a sweep (``python -m sim -m key=a,b seed='range(0,3)'``): each run
+    is :func:`run` in its own directory under ``out_dir``, named by its overrides, which it
+    records in ``run.json`` as a sweep's runs do (so ``python -m sim.collect out_dir`` reads the
+    same study). A finished run made with the same config is skipped, so an interrupted study resumes
+    where it stopped; a run that fails is marked ``failed.json`` and listed, and the others go on.
+
+    Args:
+        grid: config key → the values to try, e.g. ``{"strategy.win_back.offer": [0, 5, 10]}``.
+        out_dir: the study's directory; ``collected.parquet``, ``comparison.parquet`` and
+            ``comparison.html`` are written there at the end.
+        overrides: fixed overrides for every run, e.g. ``["strategy=win_back", "market.n_customers=2000"]``.
+        seeds: the replications (each a ``seed``).
+        config_name, config_dir: as for :func:`sim.load`.
+        progress: a progress bar over the runs.
+
+    Returns:
+        :class:`sim.collect.Collected`: ``runs`` (one row per finished run, the columns of
+        ``collected.parquet``), ``comparison`` (mean and 95 % interval per group and metric),
+        ``failed`` and ``incomplete``.
+    """
+    import itertools
+    import json
+
+    from tqdm.auto import tqdm
+
+    from .collect import collect, write
+    from .config import load
+    from .sweep import clear_failure, write_failure
+
+    out = Path(out_dir)
+    keys = list(grid)
+    jobs = [(combo, seed) for combo in itertools.product(*(grid[k] for k in keys)) for seed in seeds]
+    for combo, seed in tqdm(jobs, desc="study", unit="run", disable=not progress):
+        swept = [f"{k}={_value(v)}" for k, v in zip(keys, combo)] + [f"seed={seed}"]
+        job = out / ",".join(swept).replace("/", "_")
+        job_overrides = [*overrides, *swept]
+        try:
+            cfg = load(job_overrides, config_name=config_name, config_dir=config_dir)
+            done = finished_summary(job)
+            if done is not None:
+                old = json.loads((job / "config.json").read_text())
+                if old == json.loads(json.dumps(cfg.model_dump(mode="json", by_alias=True))):
+                    continue
+                raise ValueError(f"{job} holds a finished run made with a different config")
+            clear_failure(job)
+            run(cfg, job, progress=False, overrides=job_overrides)
+        except Exception as e:  # one bad run must not stop the study; collect lists it
+            job.mkdir(parents=True, exist_ok=True)
+            write_failure(job, e)
+    c = collect(out, progress=False)
+    write(c, out)
+    return c

@@ -18,7 +18,7 @@ from sim.cli_check import check_command_line
 ROOT = Path(__file__).resolve().parents[1]
 #: the crm7 line the malformed copy breaks: the first stage entry (0-based)
 BROKEN_LINE = next(i for i, line in enumerate(
-    (ROOT / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()) if line.startswith("  - {name:"))
+    (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()) if line.startswith("  - {name:"))
 WB = "strategy=win_back"
 LP = "strategy=loyalty_programme"
 
@@ -39,7 +39,7 @@ CASES: list[tuple[list[str], int, str]] = [
     (["market.innovation=2"], 2, "market.innovation = 2"),
     (["market.defection=-0.1"], 2, "market.defection = -0.1"),
     (["market.start_date=2026-13-45"], 2, "market.start_date"),
-    (["market.initial_stages.suspect=0.5"], 2, "market.initial_stages: shares must add up to 1"),
+    (["market.initial_stages={suspect: 0.5}"], 2, "market.initial_stages: shares must add up to 1"),
     (["market.competitors=[]"], 2, "market.competitors"),
     (["market.purchase.kind=foo"], 2, "market.purchase.kind = 'foo'"),
     (["market.purchase.r=inf"], 2, "market.purchase.r = inf"),
@@ -143,11 +143,11 @@ def bad_dir(tmp_path_factory) -> Path:
     """A config directory with a malformed ladder (at BROKEN_LINE) and a ladder whose transition has from: []."""
     d = tmp_path_factory.mktemp("badcfg")
     (d / "ladder").mkdir()
-    lines = (ROOT / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()
     broken = list(lines)
     broken[BROKEN_LINE] += " : : [unclosed"
     (d / "ladder" / "broken.yaml").write_text("\n".join(broken) + "\n", encoding="utf-8")
-    text = (ROOT / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8")
     import yaml
     lad = yaml.safe_load(text)
     lad["transitions"][0]["from"] = []

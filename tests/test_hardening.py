@@ -71,7 +71,7 @@ def test_a_second_run_into_a_held_directory_stops_with_exit_2(tmp_path):
 
 def test_default_run_directories_never_share_a_second():
     from omegaconf import OmegaConf
-    cfg = OmegaConf.load(ROOT / "configs" / "config.yaml")
+    cfg = OmegaConf.load(ROOT / "sim" / "configs" / "config.yaml")
     for key in ("hydra.run.dir", "hydra.sweep.dir"):
         raw = OmegaConf.to_container(OmegaConf.select(cfg, key.rsplit(".", 1)[0]), resolve=False)["dir"]
         assert "%f" in raw, (key, raw)  # microseconds in the name

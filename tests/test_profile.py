@@ -1,4 +1,4 @@
-"""Business profiles (sim.profile, configs/profile/): human units converted to engine parameters,
+"""Business profiles (sim.profile, sim/configs/profile/): human units converted to engine parameters,
 precedence of overrides, clear errors, and annual churn coming back out of a do-nothing run."""
 from __future__ import annotations
 

@@ -258,7 +258,7 @@ def test_study_composes_and_validates_for_every_swept_value(study):
     def load(overrides):
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(ROOT / "experiments"), version_base=None):
-            return compose(study, overrides=[f"hydra.searchpath=[file://{ROOT / 'configs'}]", *overrides],
+            return compose(study, overrides=[f"hydra.searchpath=[file://{sim.config.CONFIG_DIR}]", *overrides],
                            return_hydra_config=True)
 
     cfg = load([])

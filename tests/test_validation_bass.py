@@ -1,6 +1,6 @@
 """Bass (1969) diffusion: the simulator's mean adoption curve follows the closed form.
 
-Set-up (configs/ladder/bass.yaml + configs/market/bass.yaml): everybody starts unadopted,
+Set-up (sim/configs/ladder/bass.yaml + sim/configs/market/bass.yaml): everybody starts unadopted,
 p = 0.002/day, q = 0.03/day, m = N, no churn, no strategies, one year.
 """
 import numpy as np

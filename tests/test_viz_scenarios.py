@@ -1,4 +1,4 @@
-"""Scenario presets (configs/scenario) and the teaching view's model, without a browser."""
+"""Scenario presets (sim/configs/scenario) and the teaching view's model, without a browser."""
 from __future__ import annotations
 
 import json

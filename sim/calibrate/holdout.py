@@ -50,7 +50,7 @@ def same_day_collapsed(cid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.n
 
 def engine_config(market: dict, ladder: dict, *, seed: int, replication: int, strategy: str = "none",
                   crm: dict | None = None):
-    """A validated run config: the project's defaults (``configs/config.yaml``) with the
+    """A validated run config: the project's defaults (``sim/configs/config.yaml``) with the
     calibrated market and ladder, no paired control, no progress bar."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf

@@ -206,7 +206,7 @@ def _market_yaml(market: dict, ladder: dict, result: dict) -> str:
 def _run_yaml(rules: PlacementRules, result: dict) -> str:
     """``calibrated.yaml``: the project's config with the calibrated market, the firm's lapse
     rule set to the placement's, and no fixed overheads (a log does not record them). A primary
-    config, so that its settings come after ``configs/config.yaml``'s own."""
+    config, so that its settings come after ``sim/configs/config.yaml``'s own."""
     return (f"# The project's run config with the market calibrated from {result['log']['path']}. Run it with:\n"
             f"#   {result['market']['select_with']} [strategy=...] [other overrides]\n"
             + yaml.safe_dump({

@@ -1,5 +1,5 @@
 """Pluggable CRM strategies (they see only the firm's CRM view) and market events. Add one with
-one class here (or anywhere importable) and one YAML file in ``configs/strategy/`` whose
+one class here (or anywhere importable) and one YAML file in ``sim/configs/strategy/`` whose
 ``_target_`` names it."""
 from .acquisition import MassAdvertising, ReferralProgramme, TargetedAcquisition
 from .base import DoNothing, MarketEvent, Plugin, Segmenter, Strategy

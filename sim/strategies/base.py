@@ -1,7 +1,7 @@
 """Plug-in base classes: the firm's strategies, their segmenters, and market events.
 
 A plug-in is one class (a pydantic model: its fields are its parameters, validated with
-clear messages) and one YAML file in ``configs/strategy/`` naming it with ``_target_``.
+clear messages) and one YAML file in ``sim/configs/strategy/`` naming it with ``_target_``.
 
 * A :class:`Strategy` acts for the firm. It receives the firm's CRM view
   (:class:`sim.crm.CrmView`) and nothing else: it reads what the firm has recorded and acts

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..config import ConfigError, format_errors
+from ..ladder import resolve_stages
 from .base import MarketEvent, Plugin, Segmenter, Strategy
 
 #: the plug-in bases a ``_target_`` may name a subclass of (strategies, market events, segmenters)
@@ -99,10 +100,14 @@ def _build(spec: Any, where: str):
 
 
 def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None = None,
-                     channels: list[str] | None = None, *, where_prefix: str = "strategy",
-                     rival: bool = False) -> list[Plugin]:
-    """Instantiate and check every strategy; errors name the config key. ``rival``: the plug-ins
-    of a rival firm (``where_prefix`` e.g. ``market.competitors[0].strategy``)."""
+                     channels: list[str] | None = None, stage_roles: list[str] | None = None, *,
+                     where_prefix: str = "strategy", rival: bool = False) -> list[Plugin]:
+    """Instantiate and check every strategy; errors name the config key.
+
+    ``market_stage_names`` (with their ``stage_roles``) and ``channels`` check the stages and
+    channels a strategy names against the market's ladder and channels. ``rival``: the plug-ins
+    of a rival firm (``where_prefix`` e.g. ``market.competitors[0].strategy``).
+    """
     spec = spec or {}
     for name, s in spec.items():  # the whole tree is checked before anything is built
         where = f"{where_prefix}.{name}"
@@ -126,15 +131,14 @@ def build_strategies(spec: dict[str, dict], market_stage_names: list[str] | None
             raise ConfigError(f"invalid configuration:\n  {where}.channel = {channel!r}: "
                               f"not a channel; channels are {channels}")
         if market_stage_names is not None:
-            for attr in ("eligible_stages",):
-                bad = [x for x in getattr(obj, attr, []) or [] if x not in market_stage_names]
-                if bad:
-                    raise ConfigError(f"invalid configuration:\n  {where}.{attr} = {bad!r}: unknown stage; "
-                                      f"stages are {market_stage_names}")
-            seg = getattr(obj, "segment", None)
-            for x in getattr(seg, "stages", []) or []:
-                if x not in market_stage_names:
-                    raise ConfigError(f"invalid configuration:\n  {where}.segment.stages: unknown stage {x!r}; "
-                                      f"stages are {market_stage_names}")
+            # without roles, a group counts as a customer stage group (the check is on names)
+            roles = stage_roles if stage_roles is not None else ["customer"] * len(market_stage_names)
+            checks = [(f"{where}.eligible_stages", getattr(obj, "eligible_stages", None)),
+                      (f"{where}.segment.stages", getattr(getattr(obj, "segment", None), "stages", None))]
+            for key, selectors in checks:
+                try:
+                    resolve_stages(selectors or [], market_stage_names, roles)
+                except ValueError as e:
+                    raise ConfigError(f"invalid configuration:\n  {key}: {e}") from None
         out.append(obj)
     return out

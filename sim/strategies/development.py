@@ -17,7 +17,8 @@ class CrossSell(Strategy):
 
     kind: ClassVar[str] = "development"
     every_days: float = 30.0
-    eligible_stages: list[str] = Field(default_factory=lambda: ["client", "loyal", "advocate"])
+    eligible_stages: list[str] = Field(default_factory=lambda: ["upper"], description="stage names or groups "
+                                         "(sim.ladder.STAGE_GROUPS); default: the upper half of the customer stages")
     basket: float = Field(0.5, gt=0, le=100)
     product_margin: float | None = Field(None, ge=0, le=1, description="gross margin of the product sold "
                                          "(default: economics.margin)")
@@ -41,7 +42,8 @@ class UpSell(Strategy):
 
     kind: ClassVar[str] = "development"
     every_days: float = 60.0
-    eligible_stages: list[str] = Field(default_factory=lambda: ["client", "loyal", "advocate"])
+    eligible_stages: list[str] = Field(default_factory=lambda: ["upper"], description="stage names or groups "
+                                         "(sim.ladder.STAGE_GROUPS); default: the upper half of the customer stages")
     uplift: float = Field(0.1, gt=0, le=10)
     max_uplift: float = Field(0.5, ge=0, le=10)
     offer: float = Field(0.0, ge=0, le=1e6, description="incentive to upgrade, currency per redemption")

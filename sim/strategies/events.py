@@ -1,7 +1,7 @@
 """Time-triggered market events (not marketing actions): they change the world at a given day.
 
 They spend nothing and contact no one, and they stay in the paired no-action control. Used by
-the classroom scenarios in ``configs/scenario/`` (e.g. ``+scenario=bad_service_shock``).
+the classroom scenarios in ``sim/configs/scenario/`` (e.g. ``+scenario=bad_service_shock``).
 """
 from __future__ import annotations
 

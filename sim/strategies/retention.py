@@ -23,7 +23,8 @@ class LoyaltyProgramme(Strategy):
     kind: ClassVar[str] = "retention"
     rival_ok: ClassVar[bool] = True
     every_days: float = 30.0
-    eligible_stages: list[str] = Field(default_factory=lambda: ["repeat_buyer", "client", "loyal", "advocate"])
+    eligible_stages: list[str] = Field(default_factory=lambda: ["repeat"], description="stage names or groups "
+                                         "(sim.ladder.STAGE_GROUPS); default: every customer stage after the first")
     enrol_response: float = Field(0.1, ge=0, le=1, description="share of invited customers who join")
     points_rate: float = Field(0.02, ge=0, le=1, description="generosity: points per unit spent")
     tier_spend: float = Field(300.0, gt=0, le=1e9)

@@ -102,7 +102,10 @@ class ValueSegment(Segmenter):
 
 
 class StageSegment(Segmenter):
-    """Customers the firm classes in the listed ladder stages, most valuable first."""
+    """Customers the firm classes in the listed ladder stages, most valuable first.
+
+    ``stages`` are stage names or groups of :data:`sim.ladder.STAGE_GROUPS` (e.g. ``upper``).
+    """
 
     stages: list[str] = Field(min_length=1)
 
@@ -110,11 +113,7 @@ class StageSegment(Segmenter):
         return crm.stage().astype(np.int16)
 
     def select(self, crm, rows: np.ndarray) -> np.ndarray:
-        unknown = [s for s in self.stages if s not in crm.stage_names]
-        if unknown:
-            raise ValueError(f"segment stages {unknown} are not ladder stages {crm.stage_names}")
-        idx = [crm.stage_names.index(s) for s in self.stages]
-        rows = rows[np.isin(crm.stage()[rows], idx)]
+        rows = rows[np.isin(rows, crm.rows_in(self.stages))]
         return rows[np.argsort(-crm.record("revenue")[rows], kind="stable")]
 
 

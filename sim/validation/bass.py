@@ -7,7 +7,7 @@ potential ``m``, the adopted share is
     F(t) = (1 - exp(-(p+q) t)) / (1 + (q/p) exp(-(p+q) t)).
 
 The simulator realises the Bass hazard p + q F(t) with the ``bass`` ladder and market
-(``configs/ladder/bass.yaml``, ``configs/market/bass.yaml``; m = N because word of mouth is
+(``sim/configs/ladder/bass.yaml``, ``sim/configs/market/bass.yaml``; m = N because word of mouth is
 the adopters' share of *all* customers). Individual adoptions happen at exact times, but the
 engine refreshes F in the hazard once per processing window (``engine.dt``), so the
 simulator's mean curve follows the *windowed* recursion in :func:`bass_windowed`. The gap

@@ -1,6 +1,6 @@
 """Guided lessons of the teaching view, in English and Persian.
 
-Each lesson is a preset (:class:`~sim.viz.model.Settings`: a ``configs/scenario`` preset for
+Each lesson is a preset (:class:`~sim.viz.model.Settings`: a ``sim/configs/scenario`` preset for
 market A and what B is), the chart to look at first, and four short texts: the idea, what to
 watch, and a question for the class. Sources are the project's seed documents (000-004, see
 ``/work/shared/domain.md`` and README) and Dick & Basu (1994).

@@ -2,7 +2,7 @@
 
 :class:`TeachingMarket` is a small :class:`sim.Market` built from keyword parameters: they
 become Hydra overrides, the project's real config is composed with :func:`sim.load`
-(scenario presets are the same ``configs/scenario/*.yaml`` files the command line loads with
+(scenario presets are the same ``sim/configs/scenario/*.yaml`` files the command line loads with
 ``+scenario=...``), validated, and the market is built with its strategies. One
 :meth:`TeachingMarket.advance_window` is one processing window of ``days_per_step`` days; the
 DataCollector records a row every window.
@@ -42,7 +42,7 @@ LOCALES = ("en", "fa")
 
 #: Strategies a class may pick: firm actions only. Not ``markov_migration`` (a validation
 #: mechanism), not ``do_nothing`` (``none`` is the no-action choice), not ``default_mix``'s parts
-#: twice. Every name is a ``configs/strategy`` option (a test checks each one builds).
+#: twice. Every name is a ``sim/configs/strategy`` option (a test checks each one builds).
 TEACHING_STRATEGIES = (
     FROM_SCENARIO, "none", "default_mix", "mass_advertising", "targeted_acquisition", "loyalty_programme",
     "service_recovery", "churn_outreach", "win_back", "cross_sell", "up_sell", "referral_programme",
