@@ -26,6 +26,7 @@ PLACEHOLDERS = {
     "stage": "a ladder stage's name (`ladder.stages[*].name`)",
     "strategy": "a firm strategy's name (a key of `strategy`; market events have no spend and no groups)",
     "key": "a swept configuration key, as written in the override (e.g. `strategy.win_back.offer`)",
+    "firm": "a firm's short name: `focal`, or a rival's name in lower case with `_` (`rival_a`)",
 }
 
 
@@ -127,6 +128,12 @@ _MONEY = (
     C("cum_profit", "currency", "profit since the start"),
 )
 _SPEND = (C("spend_{strategy}", "currency", "this strategy's spend since the start (contacts, offers, other)"),)
+_FIRMS = (
+    C("firm_revenue_{firm}", "currency", "this firm's revenue in the period (the value of the purchases it got)"),
+    C("market_share_{firm}", "share", "this firm's share of all purchases' value in the period"),
+    C("wallet_share_{firm}", "share", "this firm's share of the focal firm's customers' purchases (share of wallet)",
+      when="with share of wallet on (`market.wallet`)"),
+)
 
 _CUSTOMERS = (
     C("customer_id", "id", "row of the customer (0 … n−1); the key of `transactions.parquet`"),
@@ -216,6 +223,11 @@ _SUMMARY = (
       "`response_rate` (share)"),
     C("stage_counts_end", "object", "people per stage at the end (customers)"),
     C("firm_customers_end", "object", "customers per firm at the end (the focal firm and each rival)"),
+    C("market_share", "share", "the focal firm's share of all purchases' value over the run"),
+    C("share_of_wallet", "share", "the focal firm's share of its customers' purchases",
+      when="with share of wallet on (`market.wallet`)"),
+    C("rival_profit", "currency", "the rivals' profit, summed"),
+    C("firms", "object", "per firm: its profit and loss statement (as the top-level money keys) and market share"),
     C("events_transactions", "count", "purchases logged (rows of `transactions.parquet`)"),
     C("strategies", "object", "per plug-in: `kind`, `class`, `budget` and `spend` (currency), `contacts`, "
       "`responders`, `actions` and its own counters; `treated` (and `held_out`): customers, churned share at "
@@ -269,6 +281,11 @@ _COLLECTED = (
     C("spend", "currency", "what those strategies spent"),
     C("unspent", "currency", "budget − spend"),
     C("currency", "text", "the money unit's ISO 4217 code (`output.currency`)"),
+    C("market_share", "share", "`summary.json` market_share"),
+    C("share_of_wallet", "share", "`summary.json` share_of_wallet", when="with share of wallet on"),
+    C("rival_profit", "currency", "`summary.json` rival_profit"),
+    C("market_share_change", "share", "`paired.market_share_change` (treated − control)"),
+    C("rival_profit_change", "currency", "`paired.rival_profit_change` (treated − control)"),
 )
 
 _COMPARISON = (
@@ -310,10 +327,10 @@ _RANKING = (
 
 #: Every output file, in the order the README lists them.
 FILES: dict[str, OutputFile] = {f.name: f for f in (
-    OutputFile("timeseries.parquet", "run directory", "one row per report time", _STOCK + _MONEY + _SPEND),
+    OutputFile("timeseries.parquet", "run directory", "one row per report time", _STOCK + _MONEY + _SPEND + _FIRMS),
     OutputFile("control_timeseries.parquet", "run directory (with a paired control)",
                "one row per report time of the paired no-action control (the same columns without strategies' "
-               "spend)", _STOCK + _MONEY),
+               "spend)", _STOCK + _MONEY + _FIRMS),
     OutputFile("customers.parquet", "run directory", "one row per person in the market", _CUSTOMERS),
     OutputFile("transactions.parquet", "run directory", "one row per purchase", _TRANSACTIONS),
     OutputFile("flows.parquet", "run directory", "one row per report period and ladder move", _FLOWS),
