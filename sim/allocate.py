@@ -76,6 +76,7 @@ class Evaluator:
         self._control: dict[int, dict] = {}
 
     def config(self, values: dict[str, Any], seed: int):
+        """The validated config of the study with the split ``values`` and ``seed`` applied as overrides."""
         from omegaconf import OmegaConf
 
         from .config import resolve, validate
@@ -87,6 +88,10 @@ class Evaluator:
         return validate(cfg)
 
     def run(self, values: dict[str, Any], seed: int) -> dict:
+        """Run one budget split on one seed and return its row: the split, spend, objective and paired figures.
+
+        The seed's no-action control is run once and reused for every split.
+        """
         from . import metrics
         from .run import paired, simulate
         from .sweep import metric
@@ -109,6 +114,7 @@ class Evaluator:
 
 
 def split_label(budgets: dict[str, float]) -> str:
+    """A readable label of a budget split, each strategy's share of the total, e.g. ``"ads 60%, win_back 40%"``."""
     total = sum(budgets.values())
     return ", ".join(f"{n} {b / total:.0%}" if total else f"{n} 0%" for n, b in budgets.items())
 
@@ -173,6 +179,7 @@ def allocate(study: str = "allocate_budget", overrides: list[str] | None = None,
 
 
 def allocation_html(res: dict) -> str:
+    """The allocation page as HTML: the search's trials chart and the ranking of the confirmed splits."""
     import plotly.graph_objects as go
 
     rank, tr = res["ranking"], res["trials"]
@@ -205,6 +212,7 @@ seeds, and are ranked on those alone.</p>
 
 
 def write(res: dict, out: str | Path) -> dict[str, Path]:
+    """Write the trials, confirmation and ranking tables and the HTML page under ``out``; return their paths."""
     from .outputs import atomic_write_text
 
     out = Path(out)
@@ -218,6 +226,7 @@ def write(res: dict, out: str | Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of ``python -m sim.allocate``: search a study's budget splits, confirm the best, write results."""
     ap = argparse.ArgumentParser(prog="python -m sim.allocate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config-name", default="allocate_budget", help="a study in experiments/ (default %(default)s)")
     ap.add_argument("--config-dir", default=str(STUDIES), help="directory of the study (default experiments/)")

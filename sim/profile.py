@@ -41,6 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationE
 
 
 class Customers(BaseModel):
+    """The business's customer counts: active buyers, known prospects, lapsed customers and the unaware rest."""
+
     model_config = ConfigDict(extra="forbid")
     active: int = Field(gt=0, description="customers who bought in the last year")
     prospects: int = Field(0, ge=0, description="known leads who have not bought yet")
@@ -176,6 +178,7 @@ def _resolve(key: str, *args: str, _root_: Any) -> Any:
 
 
 def register_resolver() -> None:
+    """Register the ``sim.profile`` resolver with OmegaConf, once, so configs can read values from a profile."""
     from omegaconf import OmegaConf
     if not OmegaConf.has_resolver("sim.profile"):
         OmegaConf.register_new_resolver("sim.profile", _resolve)

@@ -159,6 +159,7 @@ def verdict(res: dict) -> str:
 
 
 def sensitivity_html(res: dict) -> str:
+    """The sensitivity page as HTML: first-order and total Sobol' indices per parameter, option and lead."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -210,6 +211,7 @@ the others. A parameter with ST near 0 does not matter over its range; intervals
 
 
 def write(res: dict, out: str | Path) -> dict[str, Path]:
+    """Write the sensitivity results as JSON and the HTML page under ``out``; return their paths."""
     from .outputs import atomic_write_json, atomic_write_text
 
     out = Path(out)
@@ -220,6 +222,7 @@ def write(res: dict, out: str | Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of ``python -m sim.sensitivity``: Sobol' indices of a study's parameters; return the exit code."""
     ap = argparse.ArgumentParser(prog="python -m sim.sensitivity", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config-name", default="sensitivity", help="a study in experiments/ (default %(default)s)")
     ap.add_argument("--config-dir", default=str(STUDIES), help="directory of the study (default experiments/)")

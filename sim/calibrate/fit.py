@@ -49,6 +49,8 @@ def rfm(tx: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFram
 # ---------------------------------------------------------------------------- purchase models
 @dataclass
 class PurchaseFit:
+    """A fitted purchase process (BG/NBD or Pareto/NBD): per-day parameters, standard errors and fit quality."""
+
     kind: str                 # "bgnbd" | "pareto_nbd"
     params: dict              # per-day rates
     se: dict                  # standard errors, same units
@@ -181,6 +183,8 @@ def gg_loglik(params, x, mbar) -> float:
 
 @dataclass
 class SpendFit:
+    """A fitted Gamma-Gamma spend model: its parameters and standard errors, log-likelihood and customers used."""
+
     params: dict       # p, q, gamma
     se: dict
     loglik: float
@@ -231,6 +235,8 @@ def bass_F(t, p, q):
 
 @dataclass
 class ArrivalFit:
+    """The fitted arrival of new customers (closed market, constant rate or Bass curve) and why it was chosen."""
+
     kind: str              # "closed" | "constant" | "bass"
     params: dict           # constant: rate per day; bass: m, p, q (per day, t from the log's first day)
     se: dict

@@ -22,6 +22,8 @@ MARKET_NAME = "calibrated"
 
 @dataclass
 class Options:
+    """Options of a calibration: the log's columns, holdout, simulation replications and horizon, seed and models."""
+
     customer_col: str = "customer_id"
     date_col: str = "date"
     amount_col: str = "amount"

@@ -48,6 +48,7 @@ def _param_table(result: dict, fits, best, spend, arrivals) -> str:
 
 
 def frequency_figure(freq: pd.DataFrame) -> go.Figure:
+    """Grouped bars of customers by repeat purchases in the calibration period, actual against the model."""
     fig = go.Figure([go.Bar(x=freq["x"], y=freq["actual"], name="actual", marker_color=ACTUAL),
                      go.Bar(x=freq["x"], y=freq["model"], name="model (mean of simulations)", marker_color=MODEL)])
     fig.update_layout(title="Customers by repeat purchases in the calibration period", barmode="group",
@@ -93,6 +94,7 @@ def weekly_figure(tracking: pd.DataFrame, holdout: pd.DataFrame | None, H_date: 
 
 
 def conditional_figure(cond: pd.DataFrame) -> go.Figure:
+    """Mean holdout purchases by repeat purchases in the calibration period, actual against the engine's simulations."""
     fig = go.Figure([go.Scatter(x=cond["x"], y=cond["actual"], name="actual", mode="lines+markers",
                                 line=dict(color=ACTUAL)),
                      go.Scatter(x=cond["x"], y=cond["simulated"], name="engine (mean of simulations)",
@@ -111,6 +113,7 @@ td:first-child,td:nth-child(2),th{text-align:left}.note{color:#555;font-size:.92
 
 def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq, holdout, cond, *,
                  holdout_cum=None) -> None:
+    """Write the calibration report as HTML to ``path``: the log, fits, calibrated market and holdout test."""
     from ..outputs import atomic_write_text
     lg = result["log"]
     e = html.escape

@@ -18,6 +18,7 @@ from .model import ENV_OVERRIDES
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line of ``python -m sim.viz``: check the overrides, then serve the teaching view with Solara."""
     ap = argparse.ArgumentParser(prog="python -m sim.viz", description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="localhost")
     ap.add_argument("--port", type=int, default=8765)
