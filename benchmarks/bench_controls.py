@@ -54,8 +54,8 @@ def main() -> None:
                   f"without {without[-1][0]:.1f} s / {without[-1][1]:.1f} s", flush=True)
         n_ctrl = sum(1 for _ in Path(tmp, "on0", ".control_cache").iterdir())
     jobs = len(STRATEGIES.split(",")) * len(seeds.split(","))
-    wall = statistics.median(w[0] / o[0] for w, o in zip(with_c, without))
-    cpu = statistics.median(w[1] / o[1] for w, o in zip(with_c, without))
+    wall = statistics.median(w[0] / o[0] for w, o in zip(with_c, without, strict=True))
+    cpu = statistics.median(w[1] / o[1] for w, o in zip(with_c, without, strict=True))
     print(f"sweep of {jobs} jobs ({n:,} customers x {days} d): {n_ctrl} controls computed (one per seed)")
     print(f"sweep with paired controls / without, median of {a.repeats} interleaved pairs: "
           f"CPU time {cpu:.2f}, wall time {wall:.2f} (wall is noisy on a shared machine); "

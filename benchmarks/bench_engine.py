@@ -129,7 +129,7 @@ def main() -> None:
     cd = n * days
     e = statistics.median(cd / x["cpu"] for x in eng)
     k = statistics.median(cd / x["cpu"] for x in ker)
-    ratio = statistics.median(y["cpu"] / x["cpu"] for x, y in zip(eng, ker))
+    ratio = statistics.median(y["cpu"] / x["cpu"] for x, y in zip(eng, ker, strict=True))
     print(f"{n:,} customers x {days} d, median of {a.repeats} interleaved pairs:")
     print(f"  engine {e:,.0f} customer-days per CPU-second ({statistics.median(x['events'] for x in eng):,.0f} purchases)")
     print(f"  kernel {k:,.0f} customer-days per CPU-second ({statistics.median(x['events'] for x in ker):,.0f} events)")

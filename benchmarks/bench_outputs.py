@@ -63,7 +63,7 @@ def main() -> None:
         full.append(child(n, days, "full"))
     share = statistics.median(r["outputs"] / r["run"] for r in full)
     share_cpu = statistics.median(r["outputs_cpu"] / r["run_cpu"] for r in full)
-    ratio = statistics.median(f["run_cpu"] / s["run_cpu"] for f, s in zip(full, alone))
+    ratio = statistics.median(f["run_cpu"] / s["run_cpu"] for f, s in zip(full, alone, strict=True))
     peak = max(r["peak_mib"] for r in full)
     peak_sim = max(r["peak_mib"] for r in alone)
     print(f"python -m sim's run() at {n:,} customers x {days} d (median of {a.repeats}):")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from . import sweep as _sweep  # noqa: F401 - registers the study configs' resolvers
 from .config import ConfigError, resolve, validate

@@ -38,7 +38,7 @@ def stage_colours(ladder) -> list[str]:
     for r in roles:
         if r == "customer":
             f = k / (n_cust - 1) if n_cust > 1 else 0.6
-            rgb = [round(a + (b - a) * f) for a, b in zip(_BLUE_LIGHT, _BLUE_DARK)]
+            rgb = [round(a + (b - a) * f) for a, b in zip(_BLUE_LIGHT, _BLUE_DARK, strict=True)]
             out.append("#" + "".join(f"{c:02x}" for c in rgb))
             k += 1
         else:

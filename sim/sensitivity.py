@@ -78,9 +78,9 @@ def sensitivity(study: str = "sensitivity", overrides: list[str] | None = None, 
     Y = np.full((len(X), len(options)), np.nan)
     bar = tqdm(total=len(X) * len(options), desc="sensitivity", unit="run", disable=not progress)
     for i, x in enumerate(X):
-        world = [f"{k}={_fmt_value(v)}" for k, v in zip(names, x)] + [f"seed={seed}"]
+        world = [f"{k}={_fmt_value(v)}" for k, v in zip(names, x, strict=True)] + [f"seed={seed}"]
         control = None
-        for j, (opt, ovs) in enumerate(options.items()):
+        for j, ovs in enumerate(options.values()):
             cfg = _config(study, [*overrides, *ovs, *world], config_dir)
             treated = metrics.summary(simulate(cfg, progress=False))
             if control is None:  # the control has no strategies: the same for every option of this world
@@ -120,7 +120,7 @@ def analyse(problem: dict, X: np.ndarray, Y: np.ndarray, opts: list[str], object
 
     out = {
         "objective": objective, "worlds": int(len(X)), "seed": seed,
-        "parameters": {k: {"low": float(b[0]), "high": float(b[1])} for k, b in zip(names, problem["bounds"])},
+        "parameters": {k: {"low": float(b[0]), "high": float(b[1])} for k, b in zip(names, problem["bounds"], strict=True)},
         "options": {o: {"mean": float(means[j]), "min": float(np.nanmin(Y[:, j])), "max": float(np.nanmax(Y[:, j])),
                         "sobol": indices(Y[:, j])} for j, o in enumerate(opts)},
         "recommendation": opts[best],

@@ -59,9 +59,15 @@ def test_service_recovery_restores_satisfaction_and_prevents_falls():
     t, c = pair("service_recovery", "service.quality=0.55")
     st = t.strategies[0]._stats
     assert st["resolved"] > 0
-    falls = lambda m: flow(m, "loyal", "client") + flow(m, "advocate", "loyal") + flow(m, "client", "repeat_buyer")
+
+    def falls(m):
+        return flow(m, "loyal", "client") + flow(m, "advocate", "loyal") + flow(m, "client", "repeat_buyer")
+
     assert falls(t) < falls(c)
-    active = lambda m: m.role[m.s.stage] == 2
+
+    def active(m):
+        return m.role[m.s.stage] == 2
+
     assert t.s.satisfaction[active(t)].mean() > c.s.satisfaction[active(c)].mean()
 
 
@@ -104,7 +110,10 @@ def test_up_sell_raises_basket_value_of_responders():
     assert up.any()
     tx_t, tx_c = metrics.transactions(t), metrics.transactions(c)
     rows = np.flatnonzero(up)
-    late = lambda tx: tx[(tx.customer_id.isin(rows)) & (tx.timestamp > 200)].amount.mean()
+
+    def late(tx):
+        return tx[(tx.customer_id.isin(rows)) & (tx.timestamp > 200)].amount.mean()
+
     assert late(tx_t) > late(tx_c)
 
 

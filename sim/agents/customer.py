@@ -99,7 +99,7 @@ class Customer(mesa.Agent):
         cid, t, cents, ch = self.model.transactions()
         m = cid == self.row
         return list(zip(t[m].tolist(), (cents[m] / 100).tolist(),
-                        [self.model.channel_names[c] for c in ch[m]]))
+                        [self.model.channel_names[c] for c in ch[m]], strict=True))
 
     # --- per-agent path ----------------------------------------------------------------
     def step(self) -> None:

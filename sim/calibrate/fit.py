@@ -91,8 +91,8 @@ def mle(loglik, start, names) -> dict:
     except np.linalg.LinAlgError:
         se_log = np.full(k, np.nan)
     vals = np.exp(lp)
-    return {"params": {n: float(v) for n, v in zip(names, vals)},
-            "se": {n: float(v * s) for n, v, s in zip(names, vals, se_log)},
+    return {"params": {n: float(v) for n, v in zip(names, vals, strict=True)},
+            "se": {n: float(v * s) for n, v, s in zip(names, vals, se_log, strict=True)},
             "loglik": -float(res.fun), "converged": bool(res.success)}
 
 
@@ -142,7 +142,7 @@ def posterior(fit: PurchaseFit, x, t_x, T) -> pd.DataFrame:
         extra = {"post_a": np.full(x.size, a), "post_b": b + x}
     else:
         s, be = p["s"], p["beta"]
-        p_alive = np.array([_pnbd_p_alive(r, al, s, be, xi, ti, Ti) for xi, ti, Ti in zip(x, t_x, T)])
+        p_alive = np.array([_pnbd_p_alive(r, al, s, be, xi, ti, Ti) for xi, ti, Ti in zip(x, t_x, T, strict=True)])
         extra = {"post_s": np.full(x.size, s), "post_beta": be + T}
     out = pd.DataFrame({"p_alive": p_alive, "post_r": r + x, "post_alpha": al + T, **extra})
     out["purchase_rate"] = out["post_r"] / out["post_alpha"]     # E[lambda | alive], per day

@@ -140,7 +140,7 @@ class Segmentation(Strategy):
             names = ["rest" if v == 0 else "top" for v in vals]
         else:
             names = [crm.stage_names[v] for v in vals]
-        self._stats.setdefault("sizes", []).append({"t": t, **{n: int(c) for n, c in zip(names, counts)}})
+        self._stats.setdefault("sizes", []).append({"t": t, **{n: int(c) for n, c in zip(names, counts, strict=True)}})
 
 
 class Survey(Strategy):

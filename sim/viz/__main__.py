@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     # --no-check-version: solara would otherwise ask pypi.org for its latest version at start-up
     cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open",
            "--no-check-version"]
-    os.execvpe(cmd[0], cmd, env)
+    os.execvpe(cmd[0], cmd, env)  # noqa: S606 - a fixed argument list: the solara beside this Python, our app
 
 
 if __name__ == "__main__":

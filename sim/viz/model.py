@@ -299,7 +299,7 @@ def stage_panel_html(model: Market, locale: str | None = None, texts: dict | Non
         f"<tr data-stage='{name}'><td><span style='display:inline-block;width:12px;height:12px;"
         f"background:{stage_colour(k)}'></span> {k + 1}</td><td>{html.escape(labels[k])}</td>"
         f"<td class='stage-count' data-testid='count-{name}' style='text-align:right'>{int(c)}</td></tr>"
-        for k, (name, c) in enumerate(zip(model.stage_names, counts)))
+        for k, (name, c) in enumerate(zip(model.stage_names, counts, strict=True)))
     t = model.totals
     money = "".join(
         f"<tr><td>{html.escape(tx['kpi_' + k])}</td><td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
