@@ -131,7 +131,8 @@ def main() -> None:
     k = statistics.median(cd / x["cpu"] for x in ker)
     ratio = statistics.median(y["cpu"] / x["cpu"] for x, y in zip(eng, ker, strict=True))
     print(f"{n:,} customers x {days} d, median of {a.repeats} interleaved pairs:")
-    print(f"  engine {e:,.0f} customer-days per CPU-second ({statistics.median(x['events'] for x in eng):,.0f} purchases)")
+    print(f"  engine {e:,.0f} customer-days per CPU-second "
+          f"({statistics.median(x['events'] for x in eng):,.0f} purchases)")
     print(f"  kernel {k:,.0f} customer-days per CPU-second ({statistics.median(x['events'] for x in ker):,.0f} events)")
     print(f"  engine / kernel: {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
 

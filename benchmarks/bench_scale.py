@@ -66,7 +66,8 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}")
-    hdr = f"{'mode':>8} {'customers':>10} {'days':>6} {'wall s':>9} {'run s':>8} {'cust-days/s':>14} {'peak MiB':>10} {'transactions':>12}"
+    hdr = (f"{'mode':>8} {'customers':>10} {'days':>6} {'wall s':>9} {'run s':>8} {'cust-days/s':>14} "
+           f"{'peak MiB':>10} {'transactions':>12}")
     print("\nLinear scaling in customers (batched engine, default strategy mix):")
     print(hdr)
     results = []

@@ -166,7 +166,8 @@ def allocate(study: str = "allocate_budget", overrides: list[str] | None = None,
     top = list(means.index[:confirm])
     crow = []
     for t in tqdm(top, desc="confirming the best splits", unit="split", disable=not progress):
-        values = {k.removeprefix("param."): v for k, v in tr[tr["trial"] == t].iloc[0].items() if k.startswith("param.")}
+        values = {k.removeprefix("param."): v for k, v in tr[tr["trial"] == t].iloc[0].items()
+                  if k.startswith("param.")}
         for s in range(1000, 1000 + confirm_seeds):
             r = ev.run(values, s)
             r["trial"] = t
@@ -233,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=None, help="splits to search (default: hydra.sweeper.n_trials)")
     ap.add_argument("--seeds", type=int, default=3, help="replications per searched split (default %(default)s)")
     ap.add_argument("--confirm", type=int, default=5, help="best splits to confirm (default %(default)s)")
-    ap.add_argument("--confirm-seeds", type=int, default=5, help="fresh seeds per confirmed split (default %(default)s)")
+    ap.add_argument("--confirm-seeds", type=int, default=5,
+                    help="fresh seeds per confirmed split (default %(default)s)")
     ap.add_argument("--out", default=None, help="output directory (default multirun/<study>_allocation)")
     ap.add_argument("--no-progress", action="store_true")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. market.n_customers=2000 study.total_budget=20000")
+    ap.add_argument("overrides", nargs="*",
+                    help="Hydra overrides, e.g. market.n_customers=2000 study.total_budget=20000")
     a = ap.parse_args(argv)
     from .config import ConfigError
     try:

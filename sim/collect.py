@@ -363,7 +363,8 @@ def _bar_figure(comp: pd.DataFrame, metrics: list[tuple[str, str, bool]], title:
         d = comp[comp["metric"] == m]
         err_hi = (d["ci_high"] - d["mean"]).fillna(0)
         err_lo = (d["mean"] - d["ci_low"]).fillna(0)
-        text = [f"{units.fmt(m, v, currency)} (n={n}, 95 % CI {units.fmt(m, lo, currency)} to {units.fmt(m, hi, currency)})"
+        text = [f"{units.fmt(m, v, currency)} (n={n}, 95 % CI {units.fmt(m, lo, currency)} "
+                f"to {units.fmt(m, hi, currency)})"
                 for v, n, lo, hi in zip(d["mean"], d["n"], d["ci_low"], d["ci_high"], strict=True)]
         fig.add_trace(go.Bar(y=d["group"], x=d["mean"], orientation="h", name=label, showlegend=False,
                              hovertext=text, hoverinfo="text+y",
@@ -404,7 +405,8 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
                                          fill="toself", line=dict(width=0), fillcolor=colour, opacity=0.2,
                                          hoverinfo="skip", showlegend=False, legendgroup=name),
                               row=i // 2 + 1, col=i % 2 + 1)
-            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name, legendgroup=name,
+            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name,
+                                     legendgroup=name,
                                      line=dict(color=colour), showlegend=(i == 0)),
                           row=i // 2 + 1, col=i % 2 + 1)
         fig.update_yaxes(**units.axis_format(m), row=i // 2 + 1, col=i % 2 + 1)
@@ -438,9 +440,8 @@ def comparison_html(c: Collected, sweep_dir: Path, lead: str = "") -> str:
     paired = [m for m in METRICS if m[2] and m[0] in ("roi_vs_control", "incremental_net_profit",
                                                        "churn_rate_change", "clv_change")]
     plain = [m for m in METRICS if m[0] in ("profit", "churn_rate_annual", "mean_clv", "revenue")]
-    for div, fig in (("cmp-paired", _bar_figure(c.comparison, paired,
-                                                "Paired against the no-action control (mean, 95 % CI over replications)",
-                                                currency)),
+    for div, fig in (("cmp-paired", _bar_figure(c.comparison, paired, "Paired against the no-action control "
+                                                "(mean, 95 % CI over replications)", currency)),
                      ("cmp-plain", _bar_figure(c.comparison, plain, "Profit, churn and CLV (mean, 95 % CI)",
                                                currency))):
         if fig is not None:
@@ -483,7 +484,7 @@ with its own no-action control under common random numbers.</p>
 {_table_html(c.comparison, currency)}
 {decide.glossary_html([m for m, _, _ in METRICS if m != "roi"])}
 </body></html>
-"""
+"""  # noqa: E501 - the page's CSS lines, kept as written so the page is unchanged
 
 
 def _currency(runs: pd.DataFrame) -> str | None:

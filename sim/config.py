@@ -75,12 +75,14 @@ class Stage(_Strict):
     en: str
     fa: str = ""
     role: Literal["pool", "lead", "customer", "lost"]
-    purchase_rate: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="multiplier on the customer's own purchase rate")
+    purchase_rate: float = Field(1.0, ge=0, le=MAX_MULTIPLIER,
+                                 description="multiplier on the customer's own purchase rate")
     spend: float = Field(1.0, ge=0, le=100, description="multiplier on the customer's own basket value")
     service_cost: float = Field(0.0, ge=0, le=MAX_MONEY, description="cost to serve one purchase, currency")
     defection: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="multiplier on the base defection hazard")
     word_of_mouth: float = Field(0.0, ge=0, le=MAX_MULTIPLIER, description="weight of this stage in word of mouth")
-    price_sensitivity: float = Field(1.0, ge=0, le=10, description="multiplier on how much an offer's value lifts response")
+    price_sensitivity: float = Field(1.0, ge=0, le=10,
+                                     description="multiplier on how much an offer's value lifts response")
     crm_min_purchases: int | None = Field(None, ge=0, le=1_000_000, description="the firm classes a customer with at "
                                           "least this many purchases at this stage or above (default: init.purchases)")
     init: StageInit = StageInit()
@@ -324,7 +326,8 @@ class Economics(_Strict):
                                       "time constant unless renewed")
     annoyance_wrong_channel: float = Field(ge=0, le=1)
     annoyance_excess: float = Field(ge=0, le=1)
-    contact_tolerance: float = Field(gt=0, le=1e6, description="contacts per 30 days a customer accepts before annoyance")
+    contact_tolerance: float = Field(gt=0, le=1e6,
+                                     description="contacts per 30 days a customer accepts before annoyance")
 
 
 class Crm(_Strict):
@@ -353,7 +356,8 @@ class Output(_Strict):
     report: bool = True
     locale: Literal["en", "fa"] = "en"
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
-                          description="ISO 4217 code naming the unit of every money figure (a label; nothing is converted)")
+                          description="ISO 4217 code naming the unit of every money figure "
+                                      "(a label; nothing is converted)")
 
 
 class SimConfig(_Strict):

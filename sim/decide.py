@@ -208,7 +208,8 @@ def _verdict(rank: pd.DataFrame, currency: str | None = None) -> str:
     obj = rank["objective"].iloc[0]
     name = units.label(obj)
     f = lambda x, signed=False: units.fmt(obj, x, currency, signed=signed)  # noqa: E731
-    fd = lambda x, signed=False: units.fmt_diff(obj, x, currency) if signed else units.fmt_diff(obj, x, currency).lstrip("+−")  # noqa: E731
+    fd = lambda x, signed=False: (units.fmt_diff(obj, x, currency) if signed  # noqa: E731
+                                  else units.fmt_diff(obj, x, currency).lstrip("+−"))
     b = rank.iloc[0]
     ci = (f" (95 % CI {f(b['ci_low'])} to {f(b['ci_high'])})" if np.isfinite(b["ci_high"]) else "")
     head = f"Best option: {b['option']}, with a mean {name} of {f(b['mean'])}{ci} over {int(b['n'])} seed(s)."
@@ -253,8 +254,10 @@ def ranking_text(rank: pd.DataFrame, currency: str | None = None) -> str:
         "95 % CI": [f"{f(a)} to {f(b)}" for a, b in zip(rank["ci_low"], rank["ci_high"], strict=True)],
         "vs best": ["—" if k == 1 else units.fmt_diff(obj, x, currency)
                     for k, x in zip(rank["rank"], rank["diff_vs_best_mean"], strict=True)],
-        "95 % CI vs best": ["—" if k == 1 else f"{units.fmt_diff(obj, a, currency)} to {units.fmt_diff(obj, b, currency)}"
-                            for k, a, b in zip(rank["rank"], rank["diff_vs_best_ci_low"], rank["diff_vs_best_ci_high"], strict=True)],
+        "95 % CI vs best": ["—" if k == 1
+                            else f"{units.fmt_diff(obj, a, currency)} to {units.fmt_diff(obj, b, currency)}"
+                            for k, a, b in zip(rank["rank"], rank["diff_vs_best_ci_low"], rank["diff_vs_best_ci_high"],
+                                               strict=True)],
         "P(best)": rank["p_best"].map(units.percent),
         "spend": [units.money(x, currency) for x in rank["spend"]],
         "budget": [units.money(x, currency) for x in rank["budget"]]})

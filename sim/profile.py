@@ -63,8 +63,10 @@ class Profile(BaseModel):
     purchases_per_year: float = Field(gt=0, le=3650, description="orders per active customer per year")
     average_order_value: float = Field(gt=0, description="mean order value, currency")
     gross_margin_pct: float = Field(ge=0, le=100, description="gross margin, % of revenue")
-    channel_costs: dict[str, NonNegativeFloat] = Field(default_factory=dict, description="cost of one contact, currency")
-    active_mix: dict[str, NonNegativeFloat] | None = Field(None, description="active customers' shares over customer stages")
+    channel_costs: dict[str, NonNegativeFloat] = Field(default_factory=dict,
+                                                       description="cost of one contact, currency")
+    active_mix: dict[str, NonNegativeFloat] | None = Field(None,
+                                                           description="active customers' shares over customer stages")
 
     @field_validator("active_mix")
     @classmethod

@@ -230,7 +230,8 @@ def summary_html(summary: dict, currency: str | None = None, profile_rows: list 
             mix = tr.get("stage_mix_end", {})
             top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mix.items(), key=lambda kv: -kv[1])[:3])
             rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(r.get('kind')))}</td>"
-                        f"<td>{units.money(r.get('budget'), currency)}</td><td>{units.money(r.get('spend'), currency)}</td>"
+                        f"<td>{units.money(r.get('budget'), currency)}</td>"
+                        f"<td>{units.money(r.get('spend'), currency)}</td>"
                         f"<td>{_fmt(r.get('contacts'))}</td><td>{_fmt(r.get('responders'))}</td>"
                         f"<td>{_fmt(tr.get('churned_share_end'))}</td><td>{html.escape(top)}</td>"
                         f"<td>{units.money(ho.get('incremental_profit'), currency)}</td>"

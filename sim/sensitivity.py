@@ -120,7 +120,8 @@ def analyse(problem: dict, X: np.ndarray, Y: np.ndarray, opts: list[str], object
 
     out = {
         "objective": objective, "worlds": int(len(X)), "seed": seed,
-        "parameters": {k: {"low": float(b[0]), "high": float(b[1])} for k, b in zip(names, problem["bounds"], strict=True)},
+        "parameters": {k: {"low": float(b[0]), "high": float(b[1])}
+                       for k, b in zip(names, problem["bounds"], strict=True)},
         "options": {o: {"mean": float(means[j]), "min": float(np.nanmin(Y[:, j])), "max": float(np.nanmax(Y[:, j])),
                         "sobol": indices(Y[:, j])} for j, o in enumerate(opts)},
         "recommendation": opts[best],
@@ -180,7 +181,8 @@ def sensitivity_html(res: dict) -> str:
     fig.update_xaxes(range=[0, 1.05], tickformat=".1f")
     fig.update_yaxes(automargin=True, autorange="reversed")
     fig.update_layout(barmode="group", height=height, template="plotly_white", margin=dict(l=60, r=20, t=70, b=40),
-                      title="Sobol indices: first order (S1, the parameter alone) and total (ST, with its interactions)")
+                      title="Sobol indices: first order (S1, the parameter alone) "
+                            "and total (ST, with its interactions)")
     chart = fig.to_html(full_html=False, include_plotlyjs=True, div_id="sens-sobol", config={"displaylogo": False})
     obj, cur = res["objective"], res.get("currency")
     prow = "".join(f"<tr><td>{html.escape(k)}</td><td>{v['low']:g}</td><td>{v['high']:g}</td></tr>"
@@ -207,7 +209,7 @@ same no-action control on one seed. Objective: <code>{html.escape(obj)}</code>.<
 the others. A parameter with ST near 0 does not matter over its range; intervals are 95 % bootstrap intervals
 (SALib), wide with few samples.</p>
 </body></html>
-"""
+"""  # noqa: E501 - the page's HTML lines, kept as written so the page is unchanged
 
 
 def write(res: dict, out: str | Path) -> dict[str, Path]:

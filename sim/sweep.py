@@ -251,7 +251,8 @@ class SweepCollect(Callback):
         c = collect.collect(sweep_dir, progress=False)
         # rank by the study's own objective when it names one (sweep.objective), else the default
         objective = OmegaConf.select(config, "sweep.objective") or collect.decide.OBJECTIVE
-        files = collect.write(c, sweep_dir, objective if c.runs.empty or objective in c.runs else collect.decide.OBJECTIVE)
+        files = collect.write(c, sweep_dir,
+                              objective if c.runs.empty or objective in c.runs else collect.decide.OBJECTIVE)
         log.info("sweep: collected %d finished run(s) (%d failed, %d unfinished) -> %s",
                  len(c.runs), len(c.failed), len(c.incomplete), files["html"])
         ans = collect.answer(c)

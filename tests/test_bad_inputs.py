@@ -18,7 +18,8 @@ from sim.cli_check import check_command_line
 ROOT = Path(__file__).resolve().parents[1]
 #: the crm7 line the malformed copy breaks: the first stage entry (0-based)
 BROKEN_LINE = next(i for i, line in enumerate(
-    (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()) if line.startswith("  - {name:"))
+    (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines())
+    if line.startswith("  - {name:"))
 WB = "strategy=win_back"
 LP = "strategy=loyalty_programme"
 

@@ -72,7 +72,8 @@ def test_service_recovery_restores_satisfaction_and_prevents_falls():
 
 
 def test_churn_outreach_cuts_defection():
-    t, c = pair("churn_outreach", "strategy.churn_outreach.threshold=0.3", "strategy.churn_outreach.channel=call_centre")
+    t, c = pair("churn_outreach", "strategy.churn_outreach.threshold=0.3",
+                "strategy.churn_outreach.channel=call_centre")
     assert t.strategies[0]._stats["responders"] > 0
     assert t.defections < c.defections
 

@@ -47,7 +47,8 @@ def basic_sweep(tmp_path_factory):
 def test_multirun_runs_every_combination_and_collects(basic_sweep):
     d, r = basic_sweep
     out = r.stdout + r.stderr
-    jobs = sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))  # .control_cache: shared controls
+    # not .control_cache: the shared controls
+    jobs = sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(jobs) == N_JOBS and all(is_finished(j) for j in jobs)
     seen = set()
     for j in jobs:

@@ -196,7 +196,8 @@ def test_lesson_runs_from_start_to_finish(server, page):
     with page.expect_download() as dl:
         page.locator(".sel-csv button").click()
     csv = Path(dl.value.path()).read_text().splitlines()
-    assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54   # report days 0, 7, ..., 364, 365
+    # report days 0, 7, ..., 364, 365
+    assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54
     _shot(page, tmp, "lesson.png")
     page.locator(".js-plotly-plot").first.hover()
     titles = page.eval_on_selector_all(".modebar-btn", "bs => bs.map(b => b.getAttribute('data-title'))")

@@ -43,9 +43,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Command line of ``python -m sim.calibrate``: calibrate a market from a transaction log; return the exit code."""
     a = parser().parse_args(argv)
-    for name, v, lo in (("--replications", a.replications, 1), ("--days", a.days, 1), ("--lapsed-days", a.lapsed_days, 0),
+    for name, v, lo in (("--replications", a.replications, 1), ("--days", a.days, 1),
+                        ("--lapsed-days", a.lapsed_days, 0),
                         ("--client-min-purchases", a.client_min_purchases, 2),
-                        ("--loyal-min-purchases", a.loyal_min_purchases, 2), ("--loyal-recent-days", a.loyal_recent_days, 0)):
+                        ("--loyal-min-purchases", a.loyal_min_purchases, 2),
+                        ("--loyal-recent-days", a.loyal_recent_days, 0)):
         if v < lo:
             print(f"sim.calibrate: {name} = {v}: must be at least {lo}", file=sys.stderr)
             return 2

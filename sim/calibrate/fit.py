@@ -137,7 +137,8 @@ def posterior(fit: PurchaseFit, x, t_x, T) -> pd.DataFrame:
     if fit.kind == "bgnbd":
         a, b = p["a"], p["b"]
         with np.errstate(divide="ignore"):
-            odds = np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * np.exp((r + x) * (np.log(al + T) - np.log(al + t_x))), 0.0)
+            odds = np.where(x > 0, a / (b + np.maximum(x, 1) - 1)
+                            * np.exp((r + x) * (np.log(al + T) - np.log(al + t_x))), 0.0)
         p_alive = 1.0 / (1.0 + odds)
         extra = {"post_a": np.full(x.size, a), "post_b": b + x}
     else:

@@ -41,7 +41,8 @@ class PlacementRules:
     def describe(self) -> list[str]:
         """The rules in words, one line per stage, for the calibration report."""
         return [f"lost (churned): no purchase for more than {self.lapsed_days:g} days",
-                f"loyal: at least {self.loyal_min_purchases} purchases and one in the last {self.loyal_recent_days:g} days",
+                f"loyal: at least {self.loyal_min_purchases} purchases and one in the last "
+                f"{self.loyal_recent_days:g} days",
                 f"client: at least {self.client_min_purchases} purchases",
                 "repeat buyer: 2 or more purchases", "first-time buyer: 1 purchase"]
 

@@ -83,7 +83,8 @@ def weekly_figure(tracking: pd.DataFrame, holdout: pd.DataFrame | None, H_date: 
                                      line=dict(color=ENGINE, width=2.5)))
         elif not cumulative:
             _band(fig, hx, holdout["simulated_low"], holdout["simulated_high"], ENGINE, "engine, 90 % band")
-            fig.add_trace(go.Scatter(x=hx, y=holdout["simulated_repeat"], name="engine from today's customers (holdout)",
+            fig.add_trace(go.Scatter(x=hx, y=holdout["simulated_repeat"],
+                                     name="engine from today's customers (holdout)",
                                      line=dict(color=ENGINE, width=2.5)))
     if H_date:
         fig.add_vline(x=H_date, line=dict(color="grey", dash="dot"))
@@ -127,7 +128,8 @@ def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq
              f"({lg['rows'] - lg['transactions']:,} rows merged), {lg['zero_amount_rows']:,} zero amounts; "
              f"{lg['transactions']:,} transactions.</p>",
              f"<p>Calibration period {result['calibration_period']['start']} to before "
-             f"{result['calibration_period']['end_exclusive']}: {result['calibration_period']['customers']:,} customers, "
+             f"{result['calibration_period']['end_exclusive']}: "
+             f"{result['calibration_period']['customers']:,} customers, "
              f"{result['calibration_period']['repeat_transactions']:,} repeat transactions. "
              f"Use the market: <code>{e(result['market']['select_with'])} strategy=win_back</code></p>"]
     if "holdout" in result:
@@ -139,7 +141,8 @@ def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq
                      f"<div class='kpi'>error <b id='holdout-error'>{c['error_pct']:+.1f} %</b></div>"
                      f"<p class='note'>The engine (no strategy, {result['holdout']['replications']} replications) "
                      f"starts from the real customers on {result['holdout']['start']}, each alive with its "
-                     f"P(alive) and buying with its posterior rate, and runs to {result['holdout']['end_exclusive']}.</p>")
+                     f"P(alive) and buying with its posterior rate, and runs to "
+                     f"{result['holdout']['end_exclusive']}.</p>")
     parts.append("<h2>Parameters</h2><p class='note'>" + e(result["purchase_model"]["criterion"]) +
                  f"; chosen: <b>{e(best.kind)}</b>. Arrivals: {e(arrivals.reason)}. SEs from the observed "
                  "information (delta method).</p>" + _param_table(result, fits, best, spend, arrivals))

@@ -79,7 +79,8 @@ def bass_study(spec: dict) -> tuple[dict, str]:
     f1.add_trace(go.Scatter(x=t, y=Fb, name="Bass F(t)", line=dict(color="black", dash="dash")))
     f1.add_trace(go.Scatter(x=t, y=Fw, name=f"windowed mean field (dt = {p['dt']:g})",
                             line=dict(color="#d62728", dash="dot")))
-    f1.update_layout(title="Cumulative adoption: simulated vs Bass", xaxis_title="day", yaxis_title="adopted share F(t)")
+    f1.update_layout(title="Cumulative adoption: simulated vs Bass", xaxis_title="day",
+                     yaxis_title="adopted share F(t)")
     f2 = go.Figure()
     f2.add_trace(go.Scatter(x=t[1:], y=np.diff(mean), name="simulated adoptions per day (share)"))
     f2.add_trace(go.Scatter(x=t, y=bass_f(t, p["p"], p["q"]), name="Bass f(t)", line=dict(color="black", dash="dash")))

@@ -302,7 +302,8 @@ def stage_panel_html(model: Market, locale: str | None = None, texts: dict | Non
         for k, (name, c) in enumerate(zip(model.stage_names, counts, strict=True)))
     t = model.totals
     money = "".join(
-        f"<tr><td>{html.escape(tx['kpi_' + k])}</td><td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
+        f"<tr><td>{html.escape(tx['kpi_' + k])}</td>"
+        f"<td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
         for k, v in (("revenue", _money(t["revenue"])), ("gross", _money(t["margin"])),
                      ("service", _money(t["service_cost"])),
                      ("marketing", _money(model.marketing_spend())),
