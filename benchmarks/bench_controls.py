@@ -40,6 +40,7 @@ def sweep(n: int, days: int, seeds: str, paired: bool, d: Path) -> tuple[float, 
 
 
 def main() -> None:
+    """Run the sweep with and without paired controls, interleaved, and print the ratio of the medians."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)

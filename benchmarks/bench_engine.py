@@ -110,11 +110,13 @@ print(json.dumps({"cpu": time.process_time() - c0, "wall": time.perf_counter() -
 
 
 def child(code: str, n: int, days: int) -> dict:
+    """Run benchmark ``code`` for ``n`` customers over ``days`` in a fresh interpreter; return its JSON result."""
     out = subprocess.run([sys.executable, "-c", code, str(n), str(days)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
+    """Time the engine against the bare kernel in interleaved pairs and print customer-days per CPU-second."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)

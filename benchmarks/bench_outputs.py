@@ -46,12 +46,14 @@ print(json.dumps(t))
 
 
 def child(n: int, days: int, what: str) -> dict:
+    """Run a market (``what``: the simulation alone or the full run) in a fresh interpreter; return its figures."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(days), what],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
+    """Time full runs against the simulation alone and print the outputs' share of the time and the memory peaks."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=1)

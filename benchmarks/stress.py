@@ -27,6 +27,7 @@ print(json.dumps({"n": n, "days": days, "wall_s": t1 - t0, "state_mib": m.s.nbyt
 
 
 def main() -> None:
+    """Run the default market at growing sizes in fresh interpreters; print time and memory up to the first failure."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--days", type=float, default=90.0)
     ap.add_argument("--sizes", type=float, nargs="+", default=[5e6, 1e7, 2e7, 4e7])
