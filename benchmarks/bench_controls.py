@@ -40,6 +40,7 @@ def sweep(n: int, days: int, seeds: str, paired: bool, d: Path) -> tuple[float, 
 
 
 def main() -> None:
+    """Run the sweep with and without paired controls, interleaved, and print the ratio of the medians."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
@@ -54,8 +55,8 @@ def main() -> None:
                   f"without {without[-1][0]:.1f} s / {without[-1][1]:.1f} s", flush=True)
         n_ctrl = sum(1 for _ in Path(tmp, "on0", ".control_cache").iterdir())
     jobs = len(STRATEGIES.split(",")) * len(seeds.split(","))
-    wall = statistics.median(w[0] / o[0] for w, o in zip(with_c, without))
-    cpu = statistics.median(w[1] / o[1] for w, o in zip(with_c, without))
+    wall = statistics.median(w[0] / o[0] for w, o in zip(with_c, without, strict=True))
+    cpu = statistics.median(w[1] / o[1] for w, o in zip(with_c, without, strict=True))
     print(f"sweep of {jobs} jobs ({n:,} customers x {days} d): {n_ctrl} controls computed (one per seed)")
     print(f"sweep with paired controls / without, median of {a.repeats} interleaved pairs: "
           f"CPU time {cpu:.2f}, wall time {wall:.2f} (wall is noisy on a shared machine); "

@@ -110,11 +110,13 @@ print(json.dumps({"cpu": time.process_time() - c0, "wall": time.perf_counter() -
 
 
 def child(code: str, n: int, days: int) -> dict:
+    """Run benchmark ``code`` for ``n`` customers over ``days`` in a fresh interpreter; return its JSON result."""
     out = subprocess.run([sys.executable, "-c", code, str(n), str(days)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
+    """Time the engine against the bare kernel in interleaved pairs and print customer-days per CPU-second."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
@@ -129,9 +131,10 @@ def main() -> None:
     cd = n * days
     e = statistics.median(cd / x["cpu"] for x in eng)
     k = statistics.median(cd / x["cpu"] for x in ker)
-    ratio = statistics.median(y["cpu"] / x["cpu"] for x, y in zip(eng, ker))
+    ratio = statistics.median(y["cpu"] / x["cpu"] for x, y in zip(eng, ker, strict=True))
     print(f"{n:,} customers x {days} d, median of {a.repeats} interleaved pairs:")
-    print(f"  engine {e:,.0f} customer-days per CPU-second ({statistics.median(x['events'] for x in eng):,.0f} purchases)")
+    print(f"  engine {e:,.0f} customer-days per CPU-second "
+          f"({statistics.median(x['events'] for x in eng):,.0f} purchases)")
     print(f"  kernel {k:,.0f} customer-days per CPU-second ({statistics.median(x['events'] for x in ker):,.0f} events)")
     print(f"  engine / kernel: {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
 

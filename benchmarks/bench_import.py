@@ -22,12 +22,14 @@ CHECK = ("import sys, sim.run; print(sorted(m for m in sys.modules if m.startswi
 
 
 def once(code: str) -> float:
+    """Seconds a fresh interpreter takes to run ``code`` (an import)."""
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - t0
 
 
 def main() -> None:
+    """Time each import in fresh interpreters, interleaved, and print the medians and their ratios."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=7)
     a = ap.parse_args()

@@ -46,12 +46,14 @@ print(json.dumps(t))
 
 
 def child(n: int, days: int, what: str) -> dict:
+    """Run a market (``what``: the simulation alone or the full run) in a fresh interpreter; return its figures."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(days), what],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
+    """Time full runs against the simulation alone and print the outputs' share of the time and the memory peaks."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=1)
@@ -63,7 +65,7 @@ def main() -> None:
         full.append(child(n, days, "full"))
     share = statistics.median(r["outputs"] / r["run"] for r in full)
     share_cpu = statistics.median(r["outputs_cpu"] / r["run_cpu"] for r in full)
-    ratio = statistics.median(f["run_cpu"] / s["run_cpu"] for f, s in zip(full, alone))
+    ratio = statistics.median(f["run_cpu"] / s["run_cpu"] for f, s in zip(full, alone, strict=True))
     peak = max(r["peak_mib"] for r in full)
     peak_sim = max(r["peak_mib"] for r in alone)
     print(f"python -m sim's run() at {n:,} customers x {days} d (median of {a.repeats}):")

@@ -38,6 +38,7 @@ print(json.dumps({"n": n, "days": days, "mode": mode, "build_s": t1 - t0, "run_s
 
 
 def measure(n: int, days: float, mode: str) -> dict:
+    """Run the default market of ``n`` customers for ``days`` in ``mode`` in a fresh interpreter; return its figures."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(days), mode],
                          capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -46,11 +47,13 @@ def measure(n: int, days: float, mode: str) -> dict:
 
 
 def row(r: dict) -> str:
+    """One line of the results table: size, times, customer-days per second, peak memory and transactions."""
     return (f"{r['mode']:>8} {r['n']:>10,} {r['days']:>6.0f} {r['wall_s']:>9.2f} {r['run_s']:>8.2f} "
             f"{r['customer_days_per_s']:>14,.0f} {r['peak_rss_mib']:>10,.0f} {r['transactions']:>12,}")
 
 
 def main() -> None:
+    """Print the batched engine's scaling in customers and its speed against the naive Mesa baseline."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes only (seconds)")
     ap.add_argument("--naive-n", type=int, nargs="+", default=[20_000, 100_000],
@@ -66,7 +69,8 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}")
-    hdr = f"{'mode':>8} {'customers':>10} {'days':>6} {'wall s':>9} {'run s':>8} {'cust-days/s':>14} {'peak MiB':>10} {'transactions':>12}"
+    hdr = (f"{'mode':>8} {'customers':>10} {'days':>6} {'wall s':>9} {'run s':>8} {'cust-days/s':>14} "
+           f"{'peak MiB':>10} {'transactions':>12}")
     print("\nLinear scaling in customers (batched engine, default strategy mix):")
     print(hdr)
     results = []

@@ -38,6 +38,7 @@ BUDGET_MS = 200.0
 
 
 def summarise(label: str, ms: list[float]) -> None:
+    """Print the median of ``ms`` with its bootstrap 95 % interval, the 90th percentile and the share of the budget."""
     a = np.asarray(ms)
     rng = np.random.default_rng(0)
     boot = np.median(rng.choice(a, size=(2000, a.size)), axis=1)
@@ -48,6 +49,7 @@ def summarise(label: str, ms: list[float]) -> None:
 
 
 def bench_server(customers: int, steps: int) -> None:
+    """Time the server side of a teaching-view step: the two markets' window and the charts' update."""
     from sim.viz.charts import Session
     from sim.viz.model import Settings
     s = Session(Settings(n_customers=customers), widgets=True)
@@ -70,7 +72,9 @@ def bench_server(customers: int, steps: int) -> None:
 
     import sim.viz.app as app
     from sim.viz.model import RANGES
-    assert RANGES["n_customers"][0] <= customers <= RANGES["n_customers"][1]
+    lo, hi = RANGES["n_customers"][:2]
+    if not lo <= customers <= hi:  # a check that survives python -O
+        raise SystemExit(f"--customers must be between {lo} and {hi} (the teaching view's range)")
 
     @solara.component
     def Wrap():
@@ -93,6 +97,7 @@ def bench_server(customers: int, steps: int) -> None:
 
 
 def bench_browser(customers: int, steps: int) -> None:
+    """Time a Step click in headless Chromium against a ``python -m sim.viz`` server, until the page shows it."""
     from playwright.sync_api import sync_playwright
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -146,6 +151,7 @@ def bench_browser(customers: int, steps: int) -> None:
 
 
 def main() -> None:
+    """Time teaching-view steps on the server and, with ``--browser``, in a headless browser."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=400)
     ap.add_argument("--steps", type=int, default=40)

@@ -19,6 +19,7 @@ SEEDS = (0, 1, 2)
 
 
 def run(extra, rival_a=None, with_strategies=True) -> dict:
+    """The summary of the default market with ``extra`` overrides and, if given, Rival A's strategy ``rival_a``."""
     cfg = sim.load([*BASE, *extra])
     if rival_a:
         cfg.market.competitors[0].strategy = rival_a
@@ -26,6 +27,7 @@ def run(extra, rival_a=None, with_strategies=True) -> dict:
 
 
 def main() -> None:
+    """Print the README's competitive-market figures, each beside the market without share of wallet."""
     out = [run(["strategy=none", f"seed={s}", "market.wallet.enabled=false"]) for s in SEEDS]
     print(f"without share of wallet: focal revenue {np.mean([o['revenue'] for o in out]):,.0f}, "
           f"churn/yr {np.mean([o['churn_rate_annual'] for o in out]):.3f}")

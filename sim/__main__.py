@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from . import sweep as _sweep  # noqa: F401 - registers the study configs' resolvers
 from .config import ConfigError, resolve, validate
@@ -44,6 +44,11 @@ def _config_error(e: Exception, multirun: bool, failure_dir: str | None = None) 
 
 @hydra.main(version_base=None, config_path="configs", config_name="config")
 def main(cfg: DictConfig) -> float | None:
+    """Run one market and its paired control from the composed Hydra config and write every file of the run.
+
+    Returns the run's objective (for an optimising sweeper), or None. A bad config exits 2 in a single run and is
+    recorded as the job's failure in a sweep.
+    """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 

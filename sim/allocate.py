@@ -76,6 +76,7 @@ class Evaluator:
         self._control: dict[int, dict] = {}
 
     def config(self, values: dict[str, Any], seed: int):
+        """The validated config of the study with the split ``values`` and ``seed`` applied as overrides."""
         from omegaconf import OmegaConf
 
         from .config import resolve, validate
@@ -87,6 +88,10 @@ class Evaluator:
         return validate(cfg)
 
     def run(self, values: dict[str, Any], seed: int) -> dict:
+        """Run one budget split on one seed and return its row: the split, spend, objective and paired figures.
+
+        The seed's no-action control is run once and reused for every split.
+        """
         from . import metrics
         from .run import paired, simulate
         from .sweep import metric
@@ -109,6 +114,7 @@ class Evaluator:
 
 
 def split_label(budgets: dict[str, float]) -> str:
+    """A readable label of a budget split, each strategy's share of the total, e.g. ``"ads 60%, win_back 40%"``."""
     total = sum(budgets.values())
     return ", ".join(f"{n} {b / total:.0%}" if total else f"{n} 0%" for n, b in budgets.items())
 
@@ -160,7 +166,8 @@ def allocate(study: str = "allocate_budget", overrides: list[str] | None = None,
     top = list(means.index[:confirm])
     crow = []
     for t in tqdm(top, desc="confirming the best splits", unit="split", disable=not progress):
-        values = {k.removeprefix("param."): v for k, v in tr[tr["trial"] == t].iloc[0].items() if k.startswith("param.")}
+        values = {k.removeprefix("param."): v for k, v in tr[tr["trial"] == t].iloc[0].items()
+                  if k.startswith("param.")}
         for s in range(1000, 1000 + confirm_seeds):
             r = ev.run(values, s)
             r["trial"] = t
@@ -173,6 +180,7 @@ def allocate(study: str = "allocate_budget", overrides: list[str] | None = None,
 
 
 def allocation_html(res: dict) -> str:
+    """The allocation page as HTML: the search's trials chart and the ranking of the confirmed splits."""
     import plotly.graph_objects as go
 
     rank, tr = res["ranking"], res["trials"]
@@ -205,6 +213,7 @@ seeds, and are ranked on those alone.</p>
 
 
 def write(res: dict, out: str | Path) -> dict[str, Path]:
+    """Write the trials, confirmation and ranking tables and the HTML page under ``out``; return their paths."""
     from .outputs import atomic_write_text
 
     out = Path(out)
@@ -218,16 +227,19 @@ def write(res: dict, out: str | Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of ``python -m sim.allocate``: search a study's budget splits, confirm the best, write results."""
     ap = argparse.ArgumentParser(prog="python -m sim.allocate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config-name", default="allocate_budget", help="a study in experiments/ (default %(default)s)")
     ap.add_argument("--config-dir", default=str(STUDIES), help="directory of the study (default experiments/)")
     ap.add_argument("--trials", type=int, default=None, help="splits to search (default: hydra.sweeper.n_trials)")
     ap.add_argument("--seeds", type=int, default=3, help="replications per searched split (default %(default)s)")
     ap.add_argument("--confirm", type=int, default=5, help="best splits to confirm (default %(default)s)")
-    ap.add_argument("--confirm-seeds", type=int, default=5, help="fresh seeds per confirmed split (default %(default)s)")
+    ap.add_argument("--confirm-seeds", type=int, default=5,
+                    help="fresh seeds per confirmed split (default %(default)s)")
     ap.add_argument("--out", default=None, help="output directory (default multirun/<study>_allocation)")
     ap.add_argument("--no-progress", action="store_true")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. market.n_customers=2000 study.total_budget=20000")
+    ap.add_argument("overrides", nargs="*",
+                    help="Hydra overrides, e.g. market.n_customers=2000 study.total_budget=20000")
     a = ap.parse_args(argv)
     from .config import ConfigError
     try:

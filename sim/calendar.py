@@ -47,7 +47,7 @@ class DueCalendar:
         order = np.argsort(b, kind="stable")
         b, rows = b[order], rows[order]
         keys, start = np.unique(b, return_index=True)
-        for k, a, z in zip(keys.tolist(), start.tolist(), [*start[1:].tolist(), b.size]):
+        for k, a, z in zip(keys.tolist(), start.tolist(), [*start[1:].tolist(), b.size], strict=True):
             self._put(k, rows[a:z].astype(np.int64, copy=True))
 
     def _put(self, key: int, rows: np.ndarray) -> None:

@@ -152,12 +152,12 @@ def composition_message(argv: list[str]) -> str | None:
         return None  # a different primary config: left to Hydra
     keep = [a for a, o in parsed if not o.is_sweep_override() and not _hydra_setting(o)]
     variants = [keep]
-    for a, o in parsed:  # every choice of a swept config group must exist
+    for _a, o in parsed:  # every choice of a swept config group must exist
         if o.is_sweep_override() and "." not in o.key_or_group and not _hydra_setting(o) \
                 and not o.is_interval_sweep():
             try:
                 variants += [[*keep, f"{o.key_or_group}={v}"] for v in o.sweep_string_iterator()]
-            except Exception:  # noqa: BLE001 - an unusual sweep: Hydra judges it
+            except Exception:  # noqa: BLE001, S112 - an unusual sweep: Hydra judges it
                 continue
     for ov in variants:
         try:
@@ -218,7 +218,7 @@ def check_command_line(argv: list[str]) -> str | None:
         parsed = [parser.parse_override(a) for a in args]
     except HydraException:
         return composition_message(argv)
-    keep = [a for a, o in zip(args, parsed) if not o.is_sweep_override() and not _hydra_setting(o)]
+    keep = [a for a, o in zip(args, parsed, strict=True) if not o.is_sweep_override() and not _hydra_setting(o)]
     try:
         cfg = _compose_argv(flags, keep)
     except Exception as e:  # noqa: BLE001 - worded by the checks the command line runs

@@ -269,7 +269,7 @@ def _swept_params(runs: pd.DataFrame) -> list[str]:
 def _group_label(keys: tuple, params: list[str]) -> str:
     if not params:
         return "all runs"
-    return ", ".join(f"{p.removeprefix('param.')}={k}" for p, k in zip(params, keys))
+    return ", ".join(f"{p.removeprefix('param.')}={k}" for p, k in zip(params, keys, strict=True))
 
 
 def compare(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
@@ -287,7 +287,7 @@ def compare(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
             mean, sd, lo, hi, n = t_interval(pd.to_numeric(g[m], errors="coerce").to_numpy())
             if n == 0:
                 continue
-            out.append({"group": _group_label(keys, params), **dict(zip(params, keys)), "metric": m,
+            out.append({"group": _group_label(keys, params), **dict(zip(params, keys, strict=True)), "metric": m,
                         "label": label, "paired": is_paired, "mean": mean, "sd": sd,
                         "ci_low": lo, "ci_high": hi, "n": n})
     df = pd.DataFrame(out, columns=cols)
@@ -363,8 +363,9 @@ def _bar_figure(comp: pd.DataFrame, metrics: list[tuple[str, str, bool]], title:
         d = comp[comp["metric"] == m]
         err_hi = (d["ci_high"] - d["mean"]).fillna(0)
         err_lo = (d["mean"] - d["ci_low"]).fillna(0)
-        text = [f"{units.fmt(m, v, currency)} (n={n}, 95 % CI {units.fmt(m, lo, currency)} to {units.fmt(m, hi, currency)})"
-                for v, n, lo, hi in zip(d["mean"], d["n"], d["ci_low"], d["ci_high"])]
+        text = [f"{units.fmt(m, v, currency)} (n={n}, 95 % CI {units.fmt(m, lo, currency)} "
+                f"to {units.fmt(m, hi, currency)})"
+                for v, n, lo, hi in zip(d["mean"], d["n"], d["ci_low"], d["ci_high"], strict=True)]
         fig.add_trace(go.Bar(y=d["group"], x=d["mean"], orientation="h", name=label, showlegend=False,
                              hovertext=text, hoverinfo="text+y",
                              error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo)),
@@ -387,7 +388,7 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
     fig = make_subplots(rows=rows, cols=2, subplot_titles=[m[1] for m in ms],
                         vertical_spacing=min(0.3, 110 / height) if rows > 1 else 0.0)
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-    for i, (m, label, _) in enumerate(ms):
+    for i, (m, _label, _) in enumerate(ms):
         d = comp[comp["metric"] == m]
         # one line per combination of the other swept values; with no repeated combination
         # (e.g. an Optuna search) a single scatter of all points
@@ -404,7 +405,8 @@ def _response_figure(comp: pd.DataFrame, param: str, params: list[str]):
                                          fill="toself", line=dict(width=0), fillcolor=colour, opacity=0.2,
                                          hoverinfo="skip", showlegend=False, legendgroup=name),
                               row=i // 2 + 1, col=i % 2 + 1)
-            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name, legendgroup=name,
+            fig.add_trace(go.Scatter(x=x, y=g["mean"], mode="markers" if scatter else "lines+markers", name=name,
+                                     legendgroup=name,
                                      line=dict(color=colour), showlegend=(i == 0)),
                           row=i // 2 + 1, col=i % 2 + 1)
         fig.update_yaxes(**units.axis_format(m), row=i // 2 + 1, col=i % 2 + 1)
@@ -425,7 +427,7 @@ def _table_html(comp: pd.DataFrame, currency: str | None = None) -> str:
     if comp.empty:
         return "<p>No finished runs.</p>"
     t = pd.DataFrame({"option": comp["group"], "metric": comp["label"],
-                      **{c: [units.fmt(m, v, currency) for m, v in zip(comp["metric"], comp[c])]
+                      **{c: [units.fmt(m, v, currency) for m, v in zip(comp["metric"], comp[c], strict=True)]
                          for c in ("mean", "ci_low", "ci_high")}, "n": comp["n"]})
     return t.to_html(index=False, na_rep="–", border=0, classes="tbl num cmp")
 
@@ -438,9 +440,8 @@ def comparison_html(c: Collected, sweep_dir: Path, lead: str = "") -> str:
     paired = [m for m in METRICS if m[2] and m[0] in ("roi_vs_control", "incremental_net_profit",
                                                        "churn_rate_change", "clv_change")]
     plain = [m for m in METRICS if m[0] in ("profit", "churn_rate_annual", "mean_clv", "revenue")]
-    for div, fig in (("cmp-paired", _bar_figure(c.comparison, paired,
-                                                "Paired against the no-action control (mean, 95 % CI over replications)",
-                                                currency)),
+    for div, fig in (("cmp-paired", _bar_figure(c.comparison, paired, "Paired against the no-action control "
+                                                "(mean, 95 % CI over replications)", currency)),
                      ("cmp-plain", _bar_figure(c.comparison, plain, "Profit, churn and CLV (mean, 95 % CI)",
                                                currency))):
         if fig is not None:
@@ -483,7 +484,7 @@ with its own no-action control under common random numbers.</p>
 {_table_html(c.comparison, currency)}
 {decide.glossary_html([m for m, _, _ in METRICS if m != "roi"])}
 </body></html>
-"""
+"""  # noqa: E501 - the page's CSS lines, kept as written so the page is unchanged
 
 
 def _currency(runs: pd.DataFrame) -> str | None:

@@ -69,22 +69,31 @@ class StageInit(_Strict):
 
 
 class Stage(_Strict):
+    """One rung of the loyalty ladder: its name and labels, its role and its multipliers on purchase rate and basket."""
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     en: str
     fa: str = ""
     role: Literal["pool", "lead", "customer", "lost"]
-    purchase_rate: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="multiplier on the customer's own purchase rate")
+    purchase_rate: float = Field(1.0, ge=0, le=MAX_MULTIPLIER,
+                                 description="multiplier on the customer's own purchase rate")
     spend: float = Field(1.0, ge=0, le=100, description="multiplier on the customer's own basket value")
     service_cost: float = Field(0.0, ge=0, le=MAX_MONEY, description="cost to serve one purchase, currency")
     defection: float = Field(1.0, ge=0, le=MAX_MULTIPLIER, description="multiplier on the base defection hazard")
     word_of_mouth: float = Field(0.0, ge=0, le=MAX_MULTIPLIER, description="weight of this stage in word of mouth")
-    price_sensitivity: float = Field(1.0, ge=0, le=10, description="multiplier on how much an offer's value lifts response")
+    price_sensitivity: float = Field(1.0, ge=0, le=10,
+                                     description="multiplier on how much an offer's value lifts response")
     crm_min_purchases: int | None = Field(None, ge=0, le=1_000_000, description="the firm classes a customer with at "
                                           "least this many purchases at this stage or above (default: init.purchases)")
     init: StageInit = StageInit()
 
 
 class Transition(_Strict):
+    """A ladder move: customers on one of the ``from`` stages go to ``to`` on an event, with probability ``p``.
+
+    Guards (``min_purchases``, ``min_satisfaction`` and the like) hold a move back until the customer qualifies.
+    """
+
     from_: list[str] = Field(alias="from", min_length=1)
     to: str
     event: Literal["exposure", "conversion", "purchase", "bad_service", "defection", "winback"]
@@ -104,6 +113,8 @@ class Transition(_Strict):
 
 
 class Ladder(_Strict):
+    """The ladder as data: its stages and the transitions between them, checked for consistency."""
+
     stages: list[Stage] = Field(min_length=2)
     transitions: list[Transition] = Field(min_length=1)
 
@@ -198,12 +209,16 @@ class ChannelResponse(_Strict):
 
 
 class Channel(_Strict):
+    """A contact channel: the cost of one contact, how customers respond to it and how many prefer it."""
+
     cost: float = Field(ge=0, le=MAX_MONEY, description="cost of one contact, currency")
     response: ChannelResponse
     preference: float = Field(0.0, ge=0, le=1e6, description="share of customers preferring this channel (normalised)")
 
 
 class PurchaseProcess(_Strict):
+    """How customers buy: the ladder's own rates, or a Pareto/NBD or BG/NBD process with gamma heterogeneity."""
+
     kind: Literal["ladder", "pareto_nbd", "bgnbd"] = "ladder"
     # Pareto/NBD & BG/NBD heterogeneity (per-day rates): lambda ~ Gamma(r, 1/alpha)
     r: float = Field(1.5, gt=0, le=1e6)
@@ -217,6 +232,11 @@ class PurchaseProcess(_Strict):
 
 
 class Market(_Strict):
+    """The market: its size, horizon, basket values, purchase process and hazards of each ladder move.
+
+    The hazards are the Bass acquisition coefficients, conversion, defection and the natural return of lost customers.
+    """
+
     n_customers: int = Field(gt=0, le=50_000_000)
     days: float = Field(gt=0, le=36_500)
     start_date: str = "2026-01-01"
@@ -273,6 +293,8 @@ class Market(_Strict):
 
 
 class Service(_Strict):
+    """The focal firm's service: quality and its spread, bad experiences, complaints and how satisfaction learns."""
+
     quality: float = Field(ge=0, le=1, description="mean service quality of the focal firm")
     quality_sd: float = Field(ge=0, le=1)
     bad_threshold: float = Field(ge=0, le=1, description="an encounter below this quality is a bad experience")
@@ -288,6 +310,8 @@ class Service(_Strict):
 
 
 class Economics(_Strict):
+    """The firm's economics: margin, discount rate, fixed costs, tenure growth of baskets and the lift of offers."""
+
     margin: float = Field(ge=0, le=1, description="gross margin share of revenue")
     annual_discount_rate: float = Field(ge=0, le=1)
     fixed_cost_per_month: float = Field(0.0, ge=0, le=1e9, description="fixed overheads, currency per month")
@@ -302,7 +326,8 @@ class Economics(_Strict):
                                       "time constant unless renewed")
     annoyance_wrong_channel: float = Field(ge=0, le=1)
     annoyance_excess: float = Field(ge=0, le=1)
-    contact_tolerance: float = Field(gt=0, le=1e6, description="contacts per 30 days a customer accepts before annoyance")
+    contact_tolerance: float = Field(gt=0, le=1e6,
+                                     description="contacts per 30 days a customer accepts before annoyance")
 
 
 class Crm(_Strict):
@@ -313,6 +338,8 @@ class Crm(_Strict):
 
 
 class Engine(_Strict):
+    """How the engine runs: batched or per-agent, the processing window, the report interval and progress display."""
+
     mode: Literal["batched", "agents"] = "batched"
     dt: float = Field(1.0, gt=0, le=30, description="processing window in days (not a model tick)")
     report_every: float = Field(7.0, gt=0, le=36_500)
@@ -321,16 +348,21 @@ class Engine(_Strict):
 
 
 class Output(_Strict):
+    """What a run writes: the output directory, which tables and the report, the language and the currency."""
+
     dir: str | None = None
     transactions: bool = True
     customers: bool = True
     report: bool = True
     locale: Literal["en", "fa"] = "en"
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$",
-                          description="ISO 4217 code naming the unit of every money figure (a label; nothing is converted)")
+                          description="ISO 4217 code naming the unit of every money figure "
+                                      "(a label; nothing is converted)")
 
 
 class SimConfig(_Strict):
+    """One run's validated config: seeds, market, ladder, service, economics, CRM, channels, strategies and more."""
+
     seed: int = Field(ge=0, lt=2**63)
     replication: int = Field(0, ge=0, lt=2**32)
     paired_control: bool = True

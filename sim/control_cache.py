@@ -117,6 +117,7 @@ def shared_control(cfg, compute: Callable[[], tuple[dict, pd.DataFrame]],
             return hit
         summ, ts = compute()
         atomic_write_parquet(entry / _TS, ts)
-        atomic_write_text(entry / _DONE, json.dumps(summ, sort_keys=True, default=_item))  # last: marks the entry complete
+        # last: marks the entry complete
+        atomic_write_text(entry / _DONE, json.dumps(summ, sort_keys=True, default=_item))
     got = _read(entry)
     return got if got is not None else (summ, ts)

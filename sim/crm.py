@@ -428,6 +428,7 @@ class RivalView(CrmView):
         self._f.hooks.on(event, fn)
 
     def charge(self, cents: int) -> bool:
+        """Spend ``cents`` from the rival's budget; False (and nothing spent) if the budget cannot cover it."""
         cents = int(cents)
         if cents <= 0:
             return True
@@ -438,6 +439,7 @@ class RivalView(CrmView):
         return True
 
     def charge_rows(self, rows, per_row_cents, kind: str = "offer") -> np.ndarray:
+        """Charge a per-customer cost to ``rows`` in order while the budget lasts; return the rows paid for."""
         rows = np.asarray(rows, dtype=np.int64)
         per = np.broadcast_to(np.asarray(per_row_cents, dtype=np.int64), rows.shape)
         ok = per.cumsum() <= self._st.ledger.remaining
@@ -502,12 +504,15 @@ class RivalView(CrmView):
             self._m.world.set_clocks(rows, self._m.now)  # the focal defection hazard changed
 
     def add_points(self, rows, cents) -> None:
+        """Credit loyalty points worth ``cents`` to each of ``rows`` in the rival's records."""
         np.add.at(self._f.records.points, np.asarray(rows, dtype=np.int64), np.asarray(cents) / 100.0)
 
     def resolve_complaints(self, rows) -> None:
+        """Mark the open complaints of ``rows`` as resolved in the rival's records."""
         self._f.records.complaint_open[np.asarray(rows, dtype=np.int64)] = False
 
     def set_offer(self, share: float) -> None:
+        """Set the rival's standing offer: the share of wallet it offers customers to switch."""
         self._m.world.wallet.offer[self._f.index] = float(share)
 
     def _not_for_rivals(self, what: str):
@@ -515,22 +520,29 @@ class RivalView(CrmView):
                          "loyalty programmes, contacts, offers)")
 
     def convert(self, rows, cause: str = "contact"):
+        """Not available to a rival: raises ValueError (only the focal firm converts prospects here)."""
         self._not_for_rivals("convert")
 
     def win_back(self, rows):
+        """Not available to a rival: raises ValueError (only the focal firm wins back lost customers here)."""
         self._not_for_rivals("win_back")
 
     def sell(self, rows, basket: float, margin: float | None = None):
+        """Not available to a rival: raises ValueError (only the focal firm sells baskets here)."""
         self._not_for_rivals("sell")
 
     def upgrade(self, rows, uplift: float, cap: float):
+        """Not available to a rival: raises ValueError (only the focal firm upgrades spend here)."""
         self._not_for_rivals("upgrade")
 
     def record_survey(self, rows, channel: str | None = None, response: float = 0.1, noise_sd: float = 0.1):
+        """Not available to a rival: raises ValueError (only the focal firm surveys customers here)."""
         self._not_for_rivals("record_survey")
 
     def advertise(self, hazard_per_day: float) -> None:
+        """Not available to a rival: raises ValueError (only the focal firm advertises to the pool here)."""
         self._not_for_rivals("advertise")
 
     def amplify_word_of_mouth(self, factor: float) -> None:
+        """Not available to a rival: raises ValueError (only the focal firm amplifies word of mouth here)."""
         self._not_for_rivals("amplify_word_of_mouth")

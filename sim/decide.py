@@ -142,7 +142,7 @@ def ranking(runs: pd.DataFrame, params: list[str], objective: str = OBJECTIVE, *
     if params == ["option"]:  # options already labelled (e.g. by sim.allocate)
         df["_opt"] = df["option"].astype(str)
     elif params:
-        df["_opt"] = [option_label(dict(zip(params, vals))) for vals in df[params].itertuples(index=False)]
+        df["_opt"] = [option_label(dict(zip(params, vals, strict=True))) for vals in df[params].itertuples(index=False)]
     else:
         df["_opt"] = option_label({})
     order = list(dict.fromkeys(df["_opt"]))
@@ -176,7 +176,7 @@ def ranking(runs: pd.DataFrame, params: list[str], objective: str = OBJECTIVE, *
         m, sd, lo, hi, k = _t_interval(d)
         diffs.append((m, lo, hi, k, replications_to_separate(m, sd) if k >= 2 else math.nan))
     out["diff_vs_best_mean"], out["diff_vs_best_ci_low"], out["diff_vs_best_ci_high"], out["n_paired"], \
-        out["n_to_separate"] = map(list, zip(*diffs))
+        out["n_to_separate"] = map(list, zip(*diffs, strict=True))
     out["p_best"] = p_best(wide, minimise=minimise, n_boot=n_boot, seed=seed).reindex(order).to_numpy()
     out = out.assign(_s=score.fillna(-np.inf)).sort_values("_s", ascending=False, kind="stable").drop(columns="_s")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
@@ -208,7 +208,8 @@ def _verdict(rank: pd.DataFrame, currency: str | None = None) -> str:
     obj = rank["objective"].iloc[0]
     name = units.label(obj)
     f = lambda x, signed=False: units.fmt(obj, x, currency, signed=signed)  # noqa: E731
-    fd = lambda x, signed=False: units.fmt_diff(obj, x, currency) if signed else units.fmt_diff(obj, x, currency).lstrip("+−")  # noqa: E731
+    fd = lambda x, signed=False: (units.fmt_diff(obj, x, currency) if signed  # noqa: E731
+                                  else units.fmt_diff(obj, x, currency).lstrip("+−"))
     b = rank.iloc[0]
     ci = (f" (95 % CI {f(b['ci_low'])} to {f(b['ci_high'])})" if np.isfinite(b["ci_high"]) else "")
     head = f"Best option: {b['option']}, with a mean {name} of {f(b['mean'])}{ci} over {int(b['n'])} seed(s)."
@@ -250,11 +251,13 @@ def ranking_text(rank: pd.DataFrame, currency: str | None = None) -> str:
     f = lambda x, signed=False: units.fmt(obj, x, currency, signed=signed)  # noqa: E731
     t = pd.DataFrame({
         "#": rank["rank"], "option": rank["option"], "n": rank["n"], "mean": rank["mean"].map(f),
-        "95 % CI": [f"{f(a)} to {f(b)}" for a, b in zip(rank["ci_low"], rank["ci_high"])],
+        "95 % CI": [f"{f(a)} to {f(b)}" for a, b in zip(rank["ci_low"], rank["ci_high"], strict=True)],
         "vs best": ["—" if k == 1 else units.fmt_diff(obj, x, currency)
-                    for k, x in zip(rank["rank"], rank["diff_vs_best_mean"])],
-        "95 % CI vs best": ["—" if k == 1 else f"{units.fmt_diff(obj, a, currency)} to {units.fmt_diff(obj, b, currency)}"
-                            for k, a, b in zip(rank["rank"], rank["diff_vs_best_ci_low"], rank["diff_vs_best_ci_high"])],
+                    for k, x in zip(rank["rank"], rank["diff_vs_best_mean"], strict=True)],
+        "95 % CI vs best": ["—" if k == 1
+                            else f"{units.fmt_diff(obj, a, currency)} to {units.fmt_diff(obj, b, currency)}"
+                            for k, a, b in zip(rank["rank"], rank["diff_vs_best_ci_low"], rank["diff_vs_best_ci_high"],
+                                               strict=True)],
         "P(best)": rank["p_best"].map(units.percent),
         "spend": [units.money(x, currency) for x in rank["spend"]],
         "budget": [units.money(x, currency) for x in rank["budget"]]})

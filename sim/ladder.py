@@ -28,7 +28,7 @@ def resolve_stages(selectors, names: list[str], roles: list[str]) -> list[str]:
     ``roles`` is the role name of each stage in ``names``. A stage name wins over a group of the
     same name. Unknown selectors raise ``ValueError`` naming the stages and groups allowed.
     """
-    cust = [n for n, r in zip(names, roles) if r == "customer"]
+    cust = [n for n, r in zip(names, roles, strict=True) if r == "customer"]
     groups = {"customers": cust, "repeat": cust[1:] or cust, "upper": cust[len(cust) // 2:]}
     chosen: set[str] = set()
     for x in selectors:

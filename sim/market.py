@@ -116,18 +116,22 @@ class Market(mesa.Model):
 
     @property
     def stage_names(self) -> list[str]:
+        """The names of the ladder's stages, in ladder order."""
         return self.ladder.names
 
     @property
     def n_stages(self) -> int:
+        """How many stages the ladder has."""
         return self.ladder.n
 
     @property
     def lost_stage(self) -> int:
+        """The index of the ladder's lost stage (gone to a competitor)."""
         return self.ladder.lost
 
     @property
     def channel_names(self) -> list[str]:
+        """The names of the firm's contact and sales channels."""
         return self.world.channel_names
 
     @property
@@ -137,18 +141,22 @@ class Market(mesa.Model):
 
     @property
     def flows(self) -> np.ndarray:
+        """Ladder moves counted so far, as a from-stage × to-stage matrix."""
         return self.world.flows
 
     @property
     def defections(self) -> int:
+        """How many customers have defected to a competitor so far."""
         return self.world.defections
 
     @property
     def acquisitions(self) -> int:
+        """How many customers have been acquired so far."""
         return self.world.acquisitions
 
     @property
     def env(self):
+        """The SimPy environment that runs the market's calendar."""
         return self.clock.env
 
     @property
@@ -158,10 +166,12 @@ class Market(mesa.Model):
 
     @property
     def finished(self) -> bool:
+        """Whether the calendar has reached the horizon."""
         return self.clock.finished
 
     @property
     def quality_shift(self) -> float:
+        """The additive shift of the focal firm's service quality (e.g. a service shock)."""
         return self.world.quality_shift
 
     @quality_shift.setter
@@ -169,12 +179,14 @@ class Market(mesa.Model):
         self.world.quality_shift = float(v)
 
     def channel_index(self, name: str) -> int:
+        """The index of the channel called ``name``; ValueError naming the known channels if there is none."""
         try:
             return self.channel_names.index(name)
         except ValueError:
             raise ValueError(f"unknown channel {name!r}; channels are {self.channel_names}") from None
 
     def exposure_hazard(self) -> tuple[float, float, float]:
+        """A suspect's per-day hazards of exposure to the firm: organic, advertising and word of mouth."""
         return self.world.exposure_hazard()
 
     # ------------------------------------------------------------------ running
@@ -245,9 +257,11 @@ class Market(mesa.Model):
 
     # ------------------------------------------------------------------ derived views (measurement)
     def stage_counts(self) -> np.ndarray:
+        """How many customers are on each ladder stage now."""
         return np.bincount(self.s.stage, minlength=self.n_stages)
 
     def current_patronage(self, rows=None, t=None) -> np.ndarray:
+        """Patronage of ``rows`` (default: everyone) at time ``t`` (default: now), decayed since each last purchase."""
         s = self.s
         rows = np.arange(self.n) if rows is None else rows
         t = self.now if t is None else t
@@ -263,18 +277,23 @@ class Market(mesa.Model):
         return np.where(att & rep, 3, np.where(att, 1, np.where(rep, 2, 0))).astype(np.int8)
 
     def transactions(self):
+        """The purchase log so far: customer row, time, amount in cents and channel, as arrays."""
         return self.books.transactions()
 
     def n_transactions(self) -> int:
+        """How many purchases have been logged so far."""
         return self.books.n_transactions()
 
     def marketing_spend(self) -> int:
+        """The focal firm's marketing spend so far, in cents."""
         return self.books.marketing_spend()
 
     def profit_cents(self) -> int:
+        """The focal firm's profit so far, in cents."""
         return self.books.profit()
 
     def discount(self, t) -> np.ndarray:
+        """The discount factor applied to money at time ``t`` (for present values)."""
         return self.books.discount(t)
 
     def active_customers(self) -> np.ndarray:

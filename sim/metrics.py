@@ -118,7 +118,7 @@ def flows(market) -> pd.DataFrame:
     for t, cum in market._flow_rows:
         d = cum - prev
         prev = cum
-        for i, j in zip(*np.nonzero(d)):
+        for i, j in zip(*np.nonzero(d), strict=True):
             rows.append((t, market.stage_names[i], market.stage_names[j], int(d[i, j])))
     return pd.DataFrame(rows, columns=["t", "from_stage", "to_stage", "count"])
 
@@ -280,7 +280,7 @@ def summary(market) -> dict:
         "negative_wom": {"tellers": int(w.neg_tellers), "people_told": int(w.neg_told_total),
                          "told_per_teller": w.neg_told_total / w.neg_tellers if w.neg_tellers else None},
         "response_rates": response_rates(market),
-        "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts)},
+        "stage_counts_end": {n: int(c) for n, c in zip(market.stage_names, counts, strict=True)},
         "firm_customers_end": {f.name: int(f.customers(market).size) for f in market.firms},
         "market_share": market_shares(market)[market.firms[0].name],
         "share_of_wallet": float(wallet_shares(market)[0]) if market.world.wallet.on else None,
@@ -320,7 +320,7 @@ def _group_outcome(market, mask: np.ndarray) -> dict:
         "customers": n,
         "churned_share_end": float(np.count_nonzero(market.role[s.stage[mask]] == 3) / n),
         "ever_churned_share": float(np.count_nonzero(~np.isnan(s.first_churn_at[mask])) / n),
-        "stage_mix_end": {nm: float(c / n) for nm, c in zip(market.stage_names, counts)},
+        "stage_mix_end": {nm: float(c / n) for nm, c in zip(market.stage_names, counts, strict=True)},
         "net_margin_per_customer": float((s.margin[mask] - s.service_cost[mask]).sum() / 100.0 / n),
     }
 

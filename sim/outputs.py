@@ -221,6 +221,7 @@ def _atomic(path: Path, write) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8, fsynced to a temporary name, then renamed into place)."""
     def w(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
@@ -230,14 +231,17 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, obj) -> None:
+    """Write ``obj`` to ``path`` as sorted, indented JSON, atomically."""
     atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
+    """Write ``df`` to ``path`` as Parquet (without the index), atomically."""
     _atomic(path, lambda tmp: df.to_parquet(tmp, index=False, engine="pyarrow"))
 
 
 def write_outputs(market, out: Path, summary: dict, control_ts: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Write a run's tables and report under ``out`` as the output config asks; return each file's path by name."""
     cfg = market.cfg.output
     files = {}
     ts = metrics.timeseries(market)

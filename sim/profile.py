@@ -41,6 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationE
 
 
 class Customers(BaseModel):
+    """The business's customer counts: active buyers, known prospects, lapsed customers and the unaware rest."""
+
     model_config = ConfigDict(extra="forbid")
     active: int = Field(gt=0, description="customers who bought in the last year")
     prospects: int = Field(0, ge=0, description="known leads who have not bought yet")
@@ -61,8 +63,10 @@ class Profile(BaseModel):
     purchases_per_year: float = Field(gt=0, le=3650, description="orders per active customer per year")
     average_order_value: float = Field(gt=0, description="mean order value, currency")
     gross_margin_pct: float = Field(ge=0, le=100, description="gross margin, % of revenue")
-    channel_costs: dict[str, NonNegativeFloat] = Field(default_factory=dict, description="cost of one contact, currency")
-    active_mix: dict[str, NonNegativeFloat] | None = Field(None, description="active customers' shares over customer stages")
+    channel_costs: dict[str, NonNegativeFloat] = Field(default_factory=dict,
+                                                       description="cost of one contact, currency")
+    active_mix: dict[str, NonNegativeFloat] | None = Field(None,
+                                                           description="active customers' shares over customer stages")
 
     @field_validator("active_mix")
     @classmethod
@@ -176,6 +180,7 @@ def _resolve(key: str, *args: str, _root_: Any) -> Any:
 
 
 def register_resolver() -> None:
+    """Register the ``sim.profile`` resolver with OmegaConf, once, so configs can read values from a profile."""
     from omegaconf import OmegaConf
     if not OmegaConf.has_resolver("sim.profile"):
         OmegaConf.register_new_resolver("sim.profile", _resolve)

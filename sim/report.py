@@ -38,7 +38,7 @@ def stage_colours(ladder) -> list[str]:
     for r in roles:
         if r == "customer":
             f = k / (n_cust - 1) if n_cust > 1 else 0.6
-            rgb = [round(a + (b - a) * f) for a, b in zip(_BLUE_LIGHT, _BLUE_DARK)]
+            rgb = [round(a + (b - a) * f) for a, b in zip(_BLUE_LIGHT, _BLUE_DARK, strict=True)]
             out.append("#" + "".join(f"{c:02x}" for c in rgb))
             k += 1
         else:
@@ -47,6 +47,7 @@ def stage_colours(ladder) -> list[str]:
 
 
 def stage_labels(market, locale: str | None = None) -> list[str]:
+    """The ladder's stage labels in ``locale`` (default: the run's), Persian where given, else English."""
     loc = locale or market.cfg.output.locale
     return [(s.fa or s.en) if loc == "fa" else s.en for s in market.cfg.ladder.stages]
 
@@ -58,6 +59,7 @@ def _fig_html(fig: go.Figure, div_id: str, first: bool) -> str:
 
 
 def stage_figure(market, ts: pd.DataFrame, labels: list[str]) -> go.Figure:
+    """Stacked area chart of how many customers are on each ladder stage over time."""
     fig = go.Figure()
     colours = stage_colours(market.cfg.ladder)
     for k, name in enumerate(market.stage_names):
@@ -68,6 +70,7 @@ def stage_figure(market, ts: pd.DataFrame, labels: list[str]) -> go.Figure:
 
 
 def flow_figure(market, flows: pd.DataFrame, labels: list[str]) -> go.Figure:
+    """Sankey diagram of the ladder moves between stages over the whole run."""
     agg = flows.groupby(["from_stage", "to_stage"], observed=True)["count"].sum().reset_index()
     idx = {n: i for i, n in enumerate(market.stage_names)}
     fig = go.Figure(go.Sankey(
@@ -79,6 +82,7 @@ def flow_figure(market, flows: pd.DataFrame, labels: list[str]) -> go.Figure:
 
 
 def cohort_figure(cohorts: pd.DataFrame) -> go.Figure:
+    """Retention curves of the monthly acquisition cohorts (of at least 5 customers) and their size-weighted mean."""
     fig = go.Figure()
     if len(cohorts):
         for c, g in cohorts.groupby("cohort"):
@@ -95,6 +99,7 @@ def cohort_figure(cohorts: pd.DataFrame) -> go.Figure:
 
 
 def money_figure(ts: pd.DataFrame, control_ts: pd.DataFrame | None) -> go.Figure:
+    """Revenue and costs per period as bars, with cumulative profit against the no-action control's if given."""
     fig = go.Figure()
     fig.add_trace(go.Bar(x=ts["date"], y=ts["revenue"], name="revenue", marker_color="#6baed6"))
     fig.add_trace(go.Bar(x=ts["date"], y=-(ts["service_cost"]), name="service cost", marker_color="#fdae6b"))
@@ -110,6 +115,7 @@ def money_figure(ts: pd.DataFrame, control_ts: pd.DataFrame | None) -> go.Figure
 
 
 def quadrant_figure(ts: pd.DataFrame) -> go.Figure:
+    """Stacked area chart of current customers in each Dick & Basu loyalty quadrant over time."""
     fig = go.Figure()
     for col, colour in (("quadrant_true_loyalty", "#08519c"), ("quadrant_spurious_loyalty", "#fd8d3c"),
                         ("quadrant_latent_loyalty", "#74c476"), ("quadrant_no_loyalty", "#bdbdbd")):
@@ -200,6 +206,7 @@ def _fig(key: str, v, currency: str | None) -> str:
 
 
 def summary_html(summary: dict, currency: str | None = None, profile_rows: list | None = None) -> str:
+    """The report's summary tables as HTML: money and churn, the profile in the user's units, and the paired figures."""
     keys = ["revenue", "gross_margin", "service_cost", "marketing_spend", "profit", "roi", "churn_rate_annual",
             "mean_clv", "top20_revenue_share", "acquisitions", "defections", "customers_end", "market_share",
             "share_of_wallet"]
@@ -223,7 +230,8 @@ def summary_html(summary: dict, currency: str | None = None, profile_rows: list 
             mix = tr.get("stage_mix_end", {})
             top = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mix.items(), key=lambda kv: -kv[1])[:3])
             rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(r.get('kind')))}</td>"
-                        f"<td>{units.money(r.get('budget'), currency)}</td><td>{units.money(r.get('spend'), currency)}</td>"
+                        f"<td>{units.money(r.get('budget'), currency)}</td>"
+                        f"<td>{units.money(r.get('spend'), currency)}</td>"
                         f"<td>{_fmt(r.get('contacts'))}</td><td>{_fmt(r.get('responders'))}</td>"
                         f"<td>{_fmt(tr.get('churned_share_end'))}</td><td>{html.escape(top)}</td>"
                         f"<td>{units.money(ho.get('incremental_profit'), currency)}</td>"
@@ -247,6 +255,7 @@ def _calibrated_from(market) -> str:
 
 
 def build_report(market, ts, flows, cohorts, summary, control_ts=None) -> str:
+    """The self-contained HTML report of a run: its summary and its stage, flow, cohort, money and quadrant charts."""
     labels = stage_labels(market)
     figs = [("stages", stage_figure(market, ts, labels)), ("flows", flow_figure(market, flows, labels)),
             ("cohorts", cohort_figure(cohorts)), ("money", money_figure(ts, control_ts)),

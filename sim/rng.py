@@ -61,6 +61,7 @@ class CounterRNG:
         self._prefix: dict[int, np.uint64] = {}
 
     def uniform(self, stream: int, rows: np.ndarray, counter) -> np.ndarray:
+        """Uniforms in (0, 1) for ``rows`` on ``stream`` at ``counter``; the same arguments give the same numbers."""
         pre = self._prefix.get(stream)
         if pre is None:
             # the scalar part of the key, hashed once per stream (as a one-element array, which wraps silently)
@@ -71,9 +72,11 @@ class CounterRNG:
         return ((h >> _S11).astype(np.float64) + 0.5) * _INV53
 
     def exponential(self, stream: int, rows, counter) -> np.ndarray:
+        """Standard exponential variates for ``rows`` on ``stream`` at ``counter`` (from :meth:`uniform`)."""
         return -np.log(self.uniform(stream, rows, counter))
 
     def normal(self, stream: int, rows, counter) -> np.ndarray:
+        """Standard normal variates for ``rows`` on ``stream`` at ``counter`` (the inverse normal CDF of uniforms)."""
         return ndtri(self.uniform(stream, rows, counter))
 
 

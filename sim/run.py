@@ -230,7 +230,8 @@ def study(grid: dict[str, list], out_dir: str | os.PathLike, *, overrides: list[
             ``comparison.html`` are written there at the end.
         overrides: fixed overrides for every run, e.g. ``["strategy=win_back", "market.n_customers=2000"]``.
         seeds: the replications (each a ``seed``).
-        config_name, config_dir: as for :func:`sim.load`.
+        config_name: the primary config to compose, as for :func:`sim.load`.
+        config_dir: a folder of your own laid over the packaged configs, as for :func:`sim.load` (None: none).
         progress: a progress bar over the runs.
 
     Returns:
@@ -251,7 +252,7 @@ def study(grid: dict[str, list], out_dir: str | os.PathLike, *, overrides: list[
     keys = list(grid)
     jobs = [(combo, seed) for combo in itertools.product(*(grid[k] for k in keys)) for seed in seeds]
     for combo, seed in tqdm(jobs, desc="study", unit="run", disable=not progress):
-        swept = [f"{k}={_value(v)}" for k, v in zip(keys, combo)] + [f"seed={seed}"]
+        swept = [f"{k}={_value(v)}" for k, v in zip(keys, combo, strict=True)] + [f"seed={seed}"]
         job = out / ",".join(swept).replace("/", "_")
         job_overrides = [*overrides, *swept]
         try:

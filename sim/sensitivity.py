@@ -78,9 +78,9 @@ def sensitivity(study: str = "sensitivity", overrides: list[str] | None = None, 
     Y = np.full((len(X), len(options)), np.nan)
     bar = tqdm(total=len(X) * len(options), desc="sensitivity", unit="run", disable=not progress)
     for i, x in enumerate(X):
-        world = [f"{k}={_fmt_value(v)}" for k, v in zip(names, x)] + [f"seed={seed}"]
+        world = [f"{k}={_fmt_value(v)}" for k, v in zip(names, x, strict=True)] + [f"seed={seed}"]
         control = None
-        for j, (opt, ovs) in enumerate(options.items()):
+        for j, ovs in enumerate(options.values()):
             cfg = _config(study, [*overrides, *ovs, *world], config_dir)
             treated = metrics.summary(simulate(cfg, progress=False))
             if control is None:  # the control has no strategies: the same for every option of this world
@@ -120,7 +120,8 @@ def analyse(problem: dict, X: np.ndarray, Y: np.ndarray, opts: list[str], object
 
     out = {
         "objective": objective, "worlds": int(len(X)), "seed": seed,
-        "parameters": {k: {"low": float(b[0]), "high": float(b[1])} for k, b in zip(names, problem["bounds"])},
+        "parameters": {k: {"low": float(b[0]), "high": float(b[1])}
+                       for k, b in zip(names, problem["bounds"], strict=True)},
         "options": {o: {"mean": float(means[j]), "min": float(np.nanmin(Y[:, j])), "max": float(np.nanmax(Y[:, j])),
                         "sobol": indices(Y[:, j])} for j, o in enumerate(opts)},
         "recommendation": opts[best],
@@ -159,6 +160,7 @@ def verdict(res: dict) -> str:
 
 
 def sensitivity_html(res: dict) -> str:
+    """The sensitivity page as HTML: first-order and total Sobol' indices per parameter, option and lead."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -179,7 +181,8 @@ def sensitivity_html(res: dict) -> str:
     fig.update_xaxes(range=[0, 1.05], tickformat=".1f")
     fig.update_yaxes(automargin=True, autorange="reversed")
     fig.update_layout(barmode="group", height=height, template="plotly_white", margin=dict(l=60, r=20, t=70, b=40),
-                      title="Sobol indices: first order (S1, the parameter alone) and total (ST, with its interactions)")
+                      title="Sobol indices: first order (S1, the parameter alone) "
+                            "and total (ST, with its interactions)")
     chart = fig.to_html(full_html=False, include_plotlyjs=True, div_id="sens-sobol", config={"displaylogo": False})
     obj, cur = res["objective"], res.get("currency")
     prow = "".join(f"<tr><td>{html.escape(k)}</td><td>{v['low']:g}</td><td>{v['high']:g}</td></tr>"
@@ -206,10 +209,11 @@ same no-action control on one seed. Objective: <code>{html.escape(obj)}</code>.<
 the others. A parameter with ST near 0 does not matter over its range; intervals are 95 % bootstrap intervals
 (SALib), wide with few samples.</p>
 </body></html>
-"""
+"""  # noqa: E501 - the page's HTML lines, kept as written so the page is unchanged
 
 
 def write(res: dict, out: str | Path) -> dict[str, Path]:
+    """Write the sensitivity results as JSON and the HTML page under ``out``; return their paths."""
     from .outputs import atomic_write_json, atomic_write_text
 
     out = Path(out)
@@ -220,6 +224,7 @@ def write(res: dict, out: str | Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of ``python -m sim.sensitivity``: Sobol' indices of a study's parameters; return the exit code."""
     ap = argparse.ArgumentParser(prog="python -m sim.sensitivity", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config-name", default="sensitivity", help="a study in experiments/ (default %(default)s)")
     ap.add_argument("--config-dir", default=str(STUDIES), help="directory of the study (default experiments/)")

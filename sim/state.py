@@ -16,6 +16,8 @@ FOCAL = 0
 
 @dataclass
 class CustomerState:
+    """Every customer's state as columns of numpy arrays, one row per person: ladder, firm, traits, money and clocks."""
+
     n: int
     # ladder & firm
     stage: np.ndarray = field(init=False)          # int16 stage index
@@ -103,9 +105,11 @@ class CustomerState:
             setattr(self, f.name, arr)
 
     def columns(self) -> list[str]:
+        """The names of the state's per-customer columns."""
         return [f.name for f in fields(self) if f.name != "n"]
 
     def nbytes(self) -> int:
+        """Memory held by the state's columns, in bytes."""
         return sum(getattr(self, c).nbytes for c in self.columns())
 
 

@@ -141,6 +141,7 @@ def write_failure(out_dir: str | Path, exc: BaseException) -> None:
 
 
 def clear_failure(out_dir: str | Path) -> None:
+    """Remove the failure marker of a sweep directory, if there is one."""
     (Path(out_dir) / FAILED).unlink(missing_ok=True)
 
 
@@ -177,6 +178,7 @@ class SweepProgress(Callback):
         self._t0: dict[int, float] = {}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Count the sweep's jobs (trials, or the grid of overrides) and record the total in the sweep directory."""
         if not self.enabled:
             return
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -198,10 +200,12 @@ class SweepProgress(Callback):
         log.info("sweep: %s jobs -> %s", total if total is not None else "?", sweep_dir)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note when a job started, to time it."""
         if self.enabled:
             self._t0[_job_num(config)] = time.perf_counter()
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """Log the finished job's status and time, and how many of the sweep's jobs are done or failed."""
         if not self.enabled or OmegaConf.select(config, "hydra.mode") is None:
             return
         from hydra.types import RunMode
@@ -238,6 +242,7 @@ class SweepCollect(Callback):
         self.enabled = enabled
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Collect the finished runs of the sweep into its comparison table and HTML, and log the answer."""
         if not self.enabled:
             return
         from . import collect
@@ -246,7 +251,8 @@ class SweepCollect(Callback):
         c = collect.collect(sweep_dir, progress=False)
         # rank by the study's own objective when it names one (sweep.objective), else the default
         objective = OmegaConf.select(config, "sweep.objective") or collect.decide.OBJECTIVE
-        files = collect.write(c, sweep_dir, objective if c.runs.empty or objective in c.runs else collect.decide.OBJECTIVE)
+        files = collect.write(c, sweep_dir,
+                              objective if c.runs.empty or objective in c.runs else collect.decide.OBJECTIVE)
         log.info("sweep: collected %d finished run(s) (%d failed, %d unfinished) -> %s",
                  len(c.runs), len(c.failed), len(c.incomplete), files["html"])
         ans = collect.answer(c)

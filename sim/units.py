@@ -95,6 +95,7 @@ GLOSSARY: dict[str, tuple[str, str]] = {
 
 
 def label(metric: str) -> str:
+    """The readable label of a metric from the glossary (its name with spaces if the glossary lacks it)."""
     return GLOSSARY.get(metric, (metric.replace("_", " "), ""))[0]
 
 

@@ -18,7 +18,8 @@ from sim.cli_check import check_command_line
 ROOT = Path(__file__).resolve().parents[1]
 #: the crm7 line the malformed copy breaks: the first stage entry (0-based)
 BROKEN_LINE = next(i for i, line in enumerate(
-    (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines()) if line.startswith("  - {name:"))
+    (ROOT / "sim" / "configs" / "ladder" / "crm7.yaml").read_text(encoding="utf-8").splitlines())
+    if line.startswith("  - {name:"))
 WB = "strategy=win_back"
 LP = "strategy=loyalty_programme"
 
@@ -193,7 +194,7 @@ def test_bad_input_on_the_command_line(args, code, fragment, bad_dir, tmp_path):
     assert not (tmp_path / "run" / "summary.json").exists()
 
 
-def test_validation_command_bad_inputs(tmp_path):
+def test_validation_command_bad_inputs(tmp_path, capsys):
     """``python -m sim.validation`` follows the same rules (in-process through its main)."""
     from sim.validation.__main__ import main
     for argv, fragment in ((["bass", "market.n_custmers=5"], "unknown configuration key"),
@@ -201,6 +202,8 @@ def test_validation_command_bad_inputs(tmp_path):
                            (["nope"], "no study 'nope'"),
                            (["markov", "strategy.markov_migration.every_days=0"], "every_days")):
         assert main([*argv, "--output", str(tmp_path)]) == 2, argv
+        err = capsys.readouterr().err
+        assert fragment in err and "Traceback" not in err, (argv, err[-2000:])
     with pytest.raises(SystemExit) as e:
         main(["bass", "--replications", "0"])
     assert e.value.code == 2

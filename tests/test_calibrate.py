@@ -124,7 +124,7 @@ def test_closed_cohort_comes_out_closed(synthetic, tmp_path):
 
 
 def test_calibrated_market_runs_a_strategy_on_todays_customers(synthetic, tmp_path):
-    """python -m sim runs the calibrated market with a strategy; the real customers start with
+    """``python -m sim`` runs the calibrated market with a strategy; the real customers start with
     their history, and the summary and the report name the log."""
     d = pd.read_csv(synthetic)
     small = d[d["customer_id"].isin(d["customer_id"].unique()[:300])]

@@ -112,7 +112,7 @@ def test_initial_mix_comes_from_the_ladder_and_can_be_overridden():
         "suspect": 0.55, "prospect": 0.15, "first_time_buyer": 0.06, "repeat_buyer": 0.08,
         "client": 0.06, "loyal": 0.04, "advocate": 0.01, "churned": 0.05}
     m = sim.build(sim.load(BASE + ["market.initial_stages={prospect: 0.5, loyal: 0.5}"]))
-    assert dict(zip(m.stage_names, m.stage_counts().tolist())) == {
+    assert dict(zip(m.stage_names, m.stage_counts().tolist(), strict=True)) == {
         **{n: 0 for n in m.stage_names}, "prospect": 50, "loyal": 50}
     with pytest.raises(ConfigError, match="no initial stage mix"):
         sim.load(BASE + [f"ladder.stages.{i}.init.share=null" for i in range(8)])

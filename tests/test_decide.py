@@ -52,7 +52,8 @@ def test_paired_difference_is_sharp_where_unpaired_intervals_overlap():
     assert b["diff_vs_best_ci_high"] == pytest.approx(d.mean() + half) and b["diff_vs_best_ci_high"] < 0
     assert b["n_paired"] == 6 and best["diff_vs_best_mean"] == 0
     assert best["p_best"] == pytest.approx(1.0) and rank["p_best"].sum() == pytest.approx(1.0)
-    assert best["spend"] == pytest.approx(4300.0) and best["budget"] == 5000.0 and best["unspent"] == pytest.approx(700.0)
+    assert best["spend"] == pytest.approx(4300.0) and best["budget"] == 5000.0
+    assert best["unspent"] == pytest.approx(700.0)
     text = decide.verdict(rank, "EUR")
     assert text.startswith("Best option: strategy=a") and "beats the runner-up" in text and "€" in text
     assert "spent different amounts (€3,980 to €4,300)" in text  # spend 4,000 + effect: not one budget
@@ -161,7 +162,8 @@ def test_comparison_page_shows_the_ranking_and_the_verdict_first_in_chromium(tmp
         cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
         # the verdict and the ranking come before every chart
         order = page.evaluate("""() => [document.querySelector('#verdict'), document.querySelector('#ranking'),
-                                        document.querySelector('#cmp-paired')].map(e => e.getBoundingClientRect().top)""")
+                                        document.querySelector('#cmp-paired')]
+                                       .map(e => e.getBoundingClientRect().top)""")
         body = page.inner_text("body")
         # no chart title (subplot titles are annotations) overlaps a tick label or an axis title
         overlaps = page.evaluate("""() => {

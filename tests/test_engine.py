@@ -38,7 +38,7 @@ def test_every_move_follows_a_configured_transition(market):
         for f in t.from_:
             allowed.add((f, t.to))
     fl = metrics.flows(market)
-    seen = set(zip(fl.from_stage, fl.to_stage))
+    seen = set(zip(fl.from_stage, fl.to_stage, strict=True))
     assert seen, "a year of a 1,500-customer market must move someone"
     assert seen <= allowed, seen - allowed
     # the ladder is climbed, and customers defect and come back
@@ -62,7 +62,7 @@ def test_repeat_transition_needs_the_second_purchase():
 
 
 def test_purchase_transition_conditions_and_probability():
-    """client → loyal needs attitude ≥ 0.62 and satisfaction ≥ 0.6; with p=1 it always fires."""
+    """A client → loyal move needs attitude ≥ 0.62 and satisfaction ≥ 0.6; with p=1 it always fires."""
     cfg = sim.load(["market.n_customers=200", "market.days=10", "strategy=none", "engine.progress=false"])
     for t in cfg.ladder.transitions:
         if t.from_ == ["client"] and t.to == "loyal":

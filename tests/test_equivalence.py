@@ -66,7 +66,7 @@ def test_rates_do_not_depend_on_population_size():
 
 
 def test_processing_window_does_not_change_behaviour():
-    """dt is a processing granularity: daily vs 3-day windows give matching distributions."""
+    """``engine.dt`` is a processing granularity: daily vs 3-day windows give matching distributions."""
     def run(dt, seed):
         m = sim.simulate(sim.load(["market.n_customers=400", "market.days=180", "strategy=none",
                                    f"engine.dt={dt}", f"seed={seed}", "engine.progress=false"]), progress=False)

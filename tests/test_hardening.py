@@ -136,7 +136,8 @@ def test_collect_lists_corrupted_runs_as_bad_and_collects_the_rest(finished_run,
     bad = dict(c.bad)
     assert set(bad) == {"1", "2", "3", "4", "5"}
     assert "summary.json holds NoneType" in bad["1"] and "config.json does not read" in bad["2"]
-    assert "timeseries.parquet is not a readable Parquet file" in bad["3"] and "customers.parquet is missing" in bad["4"]
+    assert "timeseries.parquet is not a readable Parquet file" in bad["3"]
+    assert "customers.parquet is missing" in bad["4"]
     assert col.main([str(d), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "1 finished run(s)" in out and "BAD      1:" in out

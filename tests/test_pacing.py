@@ -9,7 +9,8 @@ from sim.config import load
 from sim.run import simulate
 
 BASE = ["strategy=targeted_acquisition", "market.n_customers=1000", "market.days=364", "engine.progress=false",
-        "strategy.targeted_acquisition.every_days=28", "strategy.targeted_acquisition.offer=0"]  # 13 actions, contacts only
+        # 13 actions, contacts only
+        "strategy.targeted_acquisition.every_days=28", "strategy.targeted_acquisition.offer=0"]
 
 
 def spend_path(*overrides: str):

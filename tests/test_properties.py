@@ -69,7 +69,10 @@ def test_invariants_hold_for_random_valid_configs(overrides):
     for col in ("revenue", "margin", "service_cost", "marketing_spend", "acquisitions", "defections"):
         assert (ts[col] >= 0).all(), col
     # revenue - costs = profit at every reporting step (to the cent)
-    cents = lambda c: np.rint(ts[c] * 100).astype(np.int64)
+
+    def cents(c):
+        return np.rint(ts[c] * 100).astype(np.int64)
+
     assert (cents("margin") - cents("service_cost") - cents("contact_cost") - cents("offer_cost")
             - cents("other_spend") - cents("fixed_cost") == cents("profit")).all()
     assert np.rint(ts["cum_profit"].iloc[-1] * 100) == m.profit_cents()

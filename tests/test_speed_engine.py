@@ -44,7 +44,7 @@ def test_a_run_with_due_lists_is_identical_to_one_that_scans():
     for col in a.s.columns():
         assert np.array_equal(getattr(a.s, col), getattr(b.s, col), equal_nan=True), col
     assert a.datacollector.get_model_vars_dataframe().equals(b.datacollector.get_model_vars_dataframe())
-    assert all(np.array_equal(x, y) for x, y in zip(a.transactions(), b.transactions()))
+    assert all(np.array_equal(x, y) for x, y in zip(a.transactions(), b.transactions(), strict=True))
     # the count of customers outside the firm, kept up to date move by move, is the true count
     assert a.world._outside is not None, "negative word of mouth never needed the count"
     assert a.world._outside == np.count_nonzero(a.ladder.role[a.s.stage] <= 1)

@@ -59,14 +59,21 @@ def test_service_recovery_restores_satisfaction_and_prevents_falls():
     t, c = pair("service_recovery", "service.quality=0.55")
     st = t.strategies[0]._stats
     assert st["resolved"] > 0
-    falls = lambda m: flow(m, "loyal", "client") + flow(m, "advocate", "loyal") + flow(m, "client", "repeat_buyer")
+
+    def falls(m):
+        return flow(m, "loyal", "client") + flow(m, "advocate", "loyal") + flow(m, "client", "repeat_buyer")
+
     assert falls(t) < falls(c)
-    active = lambda m: m.role[m.s.stage] == 2
+
+    def active(m):
+        return m.role[m.s.stage] == 2
+
     assert t.s.satisfaction[active(t)].mean() > c.s.satisfaction[active(c)].mean()
 
 
 def test_churn_outreach_cuts_defection():
-    t, c = pair("churn_outreach", "strategy.churn_outreach.threshold=0.3", "strategy.churn_outreach.channel=call_centre")
+    t, c = pair("churn_outreach", "strategy.churn_outreach.threshold=0.3",
+                "strategy.churn_outreach.channel=call_centre")
     assert t.strategies[0]._stats["responders"] > 0
     assert t.defections < c.defections
 
@@ -104,7 +111,10 @@ def test_up_sell_raises_basket_value_of_responders():
     assert up.any()
     tx_t, tx_c = metrics.transactions(t), metrics.transactions(c)
     rows = np.flatnonzero(up)
-    late = lambda tx: tx[(tx.customer_id.isin(rows)) & (tx.timestamp > 200)].amount.mean()
+
+    def late(tx):
+        return tx[(tx.customer_id.isin(rows)) & (tx.timestamp > 200)].amount.mean()
+
     assert late(tx_t) > late(tx_c)
 
 

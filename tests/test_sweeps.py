@@ -47,7 +47,8 @@ def basic_sweep(tmp_path_factory):
 def test_multirun_runs_every_combination_and_collects(basic_sweep):
     d, r = basic_sweep
     out = r.stdout + r.stderr
-    jobs = sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))  # .control_cache: shared controls
+    # not .control_cache: the shared controls
+    jobs = sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(jobs) == N_JOBS and all(is_finished(j) for j in jobs)
     seen = set()
     for j in jobs:
@@ -306,7 +307,7 @@ def test_collect_groups_a_numeric_sweep_and_draws_response_curves(tmp_path):
     assert c.incomplete == [str(k)] and len(c.runs) == 9
     roi = c.comparison[c.comparison["metric"] == "roi_vs_control"]
     assert roi["param.strategy.churn_outreach.threshold"].tolist() == [0.3, 0.5, 0.7]  # numeric order
-    for t, row in zip(roi["param.strategy.churn_outreach.threshold"], roi.itertuples()):
+    for t, row in zip(roi["param.strategy.churn_outreach.threshold"], roi.itertuples(), strict=True):
         x = np.array([10 * t + s for s in (0, 1, 2)])
         assert row.mean == pytest.approx(x.mean()) and row.n == 3
         assert row.ci_high - row.ci_low == pytest.approx(2 * stats.t.ppf(0.975, 2) * x.std(ddof=1) / math.sqrt(3))

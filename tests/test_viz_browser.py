@@ -45,7 +45,7 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.
         if proc.poll() is not None:
             raise AssertionError(f"app server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - our own http://localhost server
                 if r.status == 200:
                     return
         except OSError:
@@ -196,7 +196,8 @@ def test_lesson_runs_from_start_to_finish(server, page):
     with page.expect_download() as dl:
         page.locator(".sel-csv button").click()
     csv = Path(dl.value.path()).read_text().splitlines()
-    assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54   # report days 0, 7, ..., 364, 365
+    # report days 0, 7, ..., 364, 365
+    assert csv[0].startswith("market,scenario,with_strategies,t,") and len(csv) == 1 + 2 * 54
     _shot(page, tmp, "lesson.png")
     page.locator(".js-plotly-plot").first.hover()
     titles = page.eval_on_selector_all(".modebar-btn", "bs => bs.map(b => b.getAttribute('data-title'))")

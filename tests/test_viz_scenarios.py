@@ -111,7 +111,7 @@ def test_stage_names_follow_the_locale():
     assert all(name in h_fa for name in fa_names) and "First-time buyer" not in h_fa
     assert "dir='rtl'" in h_fa
     # the counts in the page are the market's
-    for name, c in zip(en.stage_names, en.stage_counts()):
+    for name, c in zip(en.stage_names, en.stage_counts(), strict=True):
         assert f"data-testid='count-{name}' style='text-align:right'>{c}<" in h_en
 
 

@@ -16,7 +16,7 @@ from sim.config import CONFIG_DIR
 from sim.market import Market
 from sim.viz import TeachingMarket, teaching_overrides
 
-SECRET = "s3cret-from-the-server-env"
+SECRET = "s3cret-from-the-server-env"  # noqa: S105 - a planted value the tests check never leaks to the browser
 HOSTILE_STRINGS = ["${oc.env:SIM_VIZ_TEST_SECRET}", "../../../etc/passwd", "../strategy/none",
                    "none,default_mix", "default_mix\nseed=5", "markov_migration", "do_nothing", "", "FA"]
 HOSTILE_NUMBERS = [float("nan"), float("inf"), -1, 10**9, True, "400", "${oc.env:SIM_VIZ_TEST_SECRET}", None]

@@ -13,6 +13,7 @@ from .pipeline import CalibrationError, Options, calibrate
 
 
 def parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m sim.calibrate``: the log, its columns, the holdout and the placement rules."""
     d = PlacementRules()
     p = argparse.ArgumentParser(prog="python -m sim.calibrate",
                                 description="Calibrate a market from a transaction log (CSV or Parquet: one row "
@@ -40,10 +41,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of ``python -m sim.calibrate``: calibrate a market from a transaction log; return the exit code."""
     a = parser().parse_args(argv)
-    for name, v, lo in (("--replications", a.replications, 1), ("--days", a.days, 1), ("--lapsed-days", a.lapsed_days, 0),
+    for name, v, lo in (("--replications", a.replications, 1), ("--days", a.days, 1),
+                        ("--lapsed-days", a.lapsed_days, 0),
                         ("--client-min-purchases", a.client_min_purchases, 2),
-                        ("--loyal-min-purchases", a.loyal_min_purchases, 2), ("--loyal-recent-days", a.loyal_recent_days, 0)):
+                        ("--loyal-min-purchases", a.loyal_min_purchases, 2),
+                        ("--loyal-recent-days", a.loyal_recent_days, 0)):
         if v < lo:
             print(f"sim.calibrate: {name} = {v}: must be at least {lo}", file=sys.stderr)
             return 2

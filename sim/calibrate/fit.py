@@ -49,6 +49,8 @@ def rfm(tx: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFram
 # ---------------------------------------------------------------------------- purchase models
 @dataclass
 class PurchaseFit:
+    """A fitted purchase process (BG/NBD or Pareto/NBD): per-day parameters, standard errors and fit quality."""
+
     kind: str                 # "bgnbd" | "pareto_nbd"
     params: dict              # per-day rates
     se: dict                  # standard errors, same units
@@ -89,8 +91,8 @@ def mle(loglik, start, names) -> dict:
     except np.linalg.LinAlgError:
         se_log = np.full(k, np.nan)
     vals = np.exp(lp)
-    return {"params": {n: float(v) for n, v in zip(names, vals)},
-            "se": {n: float(v * s) for n, v, s in zip(names, vals, se_log)},
+    return {"params": {n: float(v) for n, v in zip(names, vals, strict=True)},
+            "se": {n: float(v * s) for n, v, s in zip(names, vals, se_log, strict=True)},
             "loglik": -float(res.fun), "converged": bool(res.success)}
 
 
@@ -135,12 +137,13 @@ def posterior(fit: PurchaseFit, x, t_x, T) -> pd.DataFrame:
     if fit.kind == "bgnbd":
         a, b = p["a"], p["b"]
         with np.errstate(divide="ignore"):
-            odds = np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * np.exp((r + x) * (np.log(al + T) - np.log(al + t_x))), 0.0)
+            odds = np.where(x > 0, a / (b + np.maximum(x, 1) - 1)
+                            * np.exp((r + x) * (np.log(al + T) - np.log(al + t_x))), 0.0)
         p_alive = 1.0 / (1.0 + odds)
         extra = {"post_a": np.full(x.size, a), "post_b": b + x}
     else:
         s, be = p["s"], p["beta"]
-        p_alive = np.array([_pnbd_p_alive(r, al, s, be, xi, ti, Ti) for xi, ti, Ti in zip(x, t_x, T)])
+        p_alive = np.array([_pnbd_p_alive(r, al, s, be, xi, ti, Ti) for xi, ti, Ti in zip(x, t_x, T, strict=True)])
         extra = {"post_s": np.full(x.size, s), "post_beta": be + T}
     out = pd.DataFrame({"p_alive": p_alive, "post_r": r + x, "post_alpha": al + T, **extra})
     out["purchase_rate"] = out["post_r"] / out["post_alpha"]     # E[lambda | alive], per day
@@ -181,6 +184,8 @@ def gg_loglik(params, x, mbar) -> float:
 
 @dataclass
 class SpendFit:
+    """A fitted Gamma-Gamma spend model: its parameters and standard errors, log-likelihood and customers used."""
+
     params: dict       # p, q, gamma
     se: dict
     loglik: float
@@ -231,6 +236,8 @@ def bass_F(t, p, q):
 
 @dataclass
 class ArrivalFit:
+    """The fitted arrival of new customers (closed market, constant rate or Bass curve) and why it was chosen."""
+
     kind: str              # "closed" | "constant" | "bass"
     params: dict           # constant: rate per day; bass: m, p, q (per day, t from the log's first day)
     se: dict

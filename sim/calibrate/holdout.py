@@ -184,5 +184,6 @@ def conditional_expectations(x_cal: np.ndarray, actual_future: np.ndarray, sim_f
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` as CSV without the index, atomically."""
     from ..outputs import atomic_write_text
     atomic_write_text(Path(path), df.to_csv(index=False))

@@ -27,17 +27,22 @@ STEP_NAMES = ("first_time_buyer", "repeat_buyer", "client", "loyal")
 
 @dataclass
 class PlacementRules:
+    """The rules that place each customer of a transaction log on a ladder stage (lost, loyal, client and so on)."""
+
     lapsed_days: float = 180.0
     client_min_purchases: int = 4
     loyal_min_purchases: int = 8
     loyal_recent_days: float = 60.0
 
     def as_dict(self) -> dict:
+        """The rules as a plain dict (for the calibration's JSON results)."""
         return asdict(self)
 
     def describe(self) -> list[str]:
+        """The rules in words, one line per stage, for the calibration report."""
         return [f"lost (churned): no purchase for more than {self.lapsed_days:g} days",
-                f"loyal: at least {self.loyal_min_purchases} purchases and one in the last {self.loyal_recent_days:g} days",
+                f"loyal: at least {self.loyal_min_purchases} purchases and one in the last "
+                f"{self.loyal_recent_days:g} days",
                 f"client: at least {self.client_min_purchases} purchases",
                 "repeat buyer: 2 or more purchases", "first-time buyer: 1 purchase"]
 

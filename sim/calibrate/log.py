@@ -38,6 +38,7 @@ class LogReport:
                      "(buy-till-you-die convention); exact duplicate rows are kept as separate purchases")
 
     def as_dict(self) -> dict:
+        """The report as a plain dict (for the calibration's JSON results)."""
         return asdict(self)
 
 

@@ -22,6 +22,8 @@ MARKET_NAME = "calibrated"
 
 @dataclass
 class Options:
+    """Options of a calibration: the log's columns, holdout, simulation replications and horizon, seed and models."""
+
     customer_col: str = "customer_id"
     date_col: str = "date"
     amount_col: str = "amount"
@@ -118,7 +120,8 @@ def calibrate(log_path, out_dir, opts: Options | None = None) -> dict:
         "placement": {"rules": opts.rules.as_dict(), "described": opts.rules.describe(),
                       "counts": {k: int(v) for k, v in pd.Series(stages).value_counts().items()},
                       "expected_alive": float(pop["p_alive"].sum())},
-        "market": {"config": str(out / f"{MARKET_NAME}.yaml"), "market_config": str(out / "market" / f"{MARKET_NAME}.yaml"),
+        "market": {"config": str(out / f"{MARKET_NAME}.yaml"),
+                   "market_config": str(out / "market" / f"{MARKET_NAME}.yaml"),
                    "population": str(pop_path), "days": horizon, "start_date": str(H.date()),
                    "select_with": f"python -m sim --config-dir {out} --config-name {MARKET_NAME}"},
     }
@@ -214,7 +217,8 @@ def _run_yaml(rules: PlacementRules, result: dict) -> str:
                 "crm": {"lapsed_after_days": float(rules.lapsed_days)},
                 "economics": {"fixed_cost_per_month": 0.0},
             }, sort_keys=False)
-            + "# fixed_cost_per_month: a transaction log has no overheads; set yours to see the firm's operating profit\n")
+            + "# fixed_cost_per_month: a transaction log has no overheads; "
+              "set yours to see the firm's operating profit\n")
 
 
 class CalibrationError(ValueError):

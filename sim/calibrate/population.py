@@ -23,7 +23,8 @@ from .ladder import PlacementRules, step_by_count
 
 POPULATION_COLUMNS = (
     "customer_id", "n_purchases", "first_purchase_day", "last_purchase_day", "revenue", "repeat_purchases",
-    "stage", "stage_if_alive", "p_alive", "purchase_rate", "post_r", "post_alpha", "post_a", "post_b", "post_s", "post_beta",
+    "stage", "stage_if_alive", "p_alive", "purchase_rate", "post_r", "post_alpha", "post_a", "post_b", "post_s",
+    "post_beta",
     "spend", "gg_p", "gg_shape", "gg_rate")
 
 CONSTANT_DECAY = 0.05   # constant arrivals: the pool's hazard uses up 5 % of it over the horizon

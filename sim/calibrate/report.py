@@ -48,6 +48,7 @@ def _param_table(result: dict, fits, best, spend, arrivals) -> str:
 
 
 def frequency_figure(freq: pd.DataFrame) -> go.Figure:
+    """Grouped bars of customers by repeat purchases in the calibration period, actual against the model."""
     fig = go.Figure([go.Bar(x=freq["x"], y=freq["actual"], name="actual", marker_color=ACTUAL),
                      go.Bar(x=freq["x"], y=freq["model"], name="model (mean of simulations)", marker_color=MODEL)])
     fig.update_layout(title="Customers by repeat purchases in the calibration period", barmode="group",
@@ -82,7 +83,8 @@ def weekly_figure(tracking: pd.DataFrame, holdout: pd.DataFrame | None, H_date: 
                                      line=dict(color=ENGINE, width=2.5)))
         elif not cumulative:
             _band(fig, hx, holdout["simulated_low"], holdout["simulated_high"], ENGINE, "engine, 90 % band")
-            fig.add_trace(go.Scatter(x=hx, y=holdout["simulated_repeat"], name="engine from today's customers (holdout)",
+            fig.add_trace(go.Scatter(x=hx, y=holdout["simulated_repeat"],
+                                     name="engine from today's customers (holdout)",
                                      line=dict(color=ENGINE, width=2.5)))
     if H_date:
         fig.add_vline(x=H_date, line=dict(color="grey", dash="dot"))
@@ -93,6 +95,7 @@ def weekly_figure(tracking: pd.DataFrame, holdout: pd.DataFrame | None, H_date: 
 
 
 def conditional_figure(cond: pd.DataFrame) -> go.Figure:
+    """Mean holdout purchases by repeat purchases in the calibration period, actual against the engine's simulations."""
     fig = go.Figure([go.Scatter(x=cond["x"], y=cond["actual"], name="actual", mode="lines+markers",
                                 line=dict(color=ACTUAL)),
                      go.Scatter(x=cond["x"], y=cond["simulated"], name="engine (mean of simulations)",
@@ -111,6 +114,7 @@ td:first-child,td:nth-child(2),th{text-align:left}.note{color:#555;font-size:.92
 
 def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq, holdout, cond, *,
                  holdout_cum=None) -> None:
+    """Write the calibration report as HTML to ``path``: the log, fits, calibrated market and holdout test."""
     from ..outputs import atomic_write_text
     lg = result["log"]
     e = html.escape
@@ -124,7 +128,8 @@ def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq
              f"({lg['rows'] - lg['transactions']:,} rows merged), {lg['zero_amount_rows']:,} zero amounts; "
              f"{lg['transactions']:,} transactions.</p>",
              f"<p>Calibration period {result['calibration_period']['start']} to before "
-             f"{result['calibration_period']['end_exclusive']}: {result['calibration_period']['customers']:,} customers, "
+             f"{result['calibration_period']['end_exclusive']}: "
+             f"{result['calibration_period']['customers']:,} customers, "
              f"{result['calibration_period']['repeat_transactions']:,} repeat transactions. "
              f"Use the market: <code>{e(result['market']['select_with'])} strategy=win_back</code></p>"]
     if "holdout" in result:
@@ -136,7 +141,8 @@ def write_report(path, result: dict, fits, best, spend, arrivals, tracking, freq
                      f"<div class='kpi'>error <b id='holdout-error'>{c['error_pct']:+.1f} %</b></div>"
                      f"<p class='note'>The engine (no strategy, {result['holdout']['replications']} replications) "
                      f"starts from the real customers on {result['holdout']['start']}, each alive with its "
-                     f"P(alive) and buying with its posterior rate, and runs to {result['holdout']['end_exclusive']}.</p>")
+                     f"P(alive) and buying with its posterior rate, and runs to "
+                     f"{result['holdout']['end_exclusive']}.</p>")
     parts.append("<h2>Parameters</h2><p class='note'>" + e(result["purchase_model"]["criterion"]) +
                  f"; chosen: <b>{e(best.kind)}</b>. Arrivals: {e(arrivals.reason)}. SEs from the observed "
                  "information (delta method).</p>" + _param_table(result, fits, best, spend, arrivals))

@@ -27,6 +27,7 @@ class MassAdvertising(Strategy):
     hazard_per_impression: float = Field(0.0005, ge=0, le=1)
 
     def act(self, crm, t: float) -> None:
+        """Buy this period's impressions for the whole pool if the budget allows and air the ad; else take it off."""
         pool = crm.rows_with_role(POOL).size
         cost = round(self.cpm * pool / 1000.0 * self.impressions_per_person * 100)
         if pool and crm.charge(cost):
@@ -49,6 +50,7 @@ class TargetedAcquisition(Strategy):
     offer: float = Field(0.0, ge=0, le=1e6, description="first-purchase offer, currency per redemption")
 
     def choose(self, crm) -> np.ndarray:
+        """Leads to contact, freshest first (then listed suspects if ``include_suspects``), within contact limits."""
         leads = crm.rows_with_role(LEAD)
         leads = leads[np.argsort(-crm.record("lead_at")[leads], kind="stable")]
         if self.include_suspects:
@@ -56,6 +58,7 @@ class TargetedAcquisition(Strategy):
         return self.targets(crm, leads)
 
     def act(self, crm, t: float) -> None:
+        """Contact the chosen leads with the first-purchase offer; those who redeem it are converted."""
         resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
         self.count("acquired", crm.convert(resp, cause="contact").size)
 
@@ -72,6 +75,7 @@ class ReferralProgramme(Strategy):
     reward: float = Field(5.0, ge=0, le=1e6, description="paid per referred lead")
 
     def setup(self, crm) -> None:
+        """Start unfunded and listen to new leads (to reward the referrals among them)."""
         self._funded = False
         crm.on("lead", self._on_lead)
 
@@ -87,5 +91,6 @@ class ReferralProgramme(Strategy):
             crm.amplify_word_of_mouth(1.0)
 
     def act(self, crm, t: float) -> None:
+        """Amplify word of mouth this period if the budget can still pay a reward; else set it back to normal."""
         self._funded = crm.remaining_budget >= round(self.reward * 100)
         crm.amplify_word_of_mouth(1.0 + self.wom_uplift if self._funded else 1.0)

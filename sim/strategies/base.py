@@ -135,6 +135,7 @@ class Plugin(PluginParams):
 
     @property
     def index(self) -> int:
+        """The plug-in's position among its firm's plug-ins (set when it is bound to a market)."""
         return self._index
 
     @property
@@ -245,6 +246,7 @@ class Strategy(Plugin):
 
     @property
     def ledger(self) -> BudgetLedger:
+        """The strategy's budget ledger (what it may still spend), once bound."""
         return self._ledger
 
     def setup(self, crm) -> None:
@@ -270,6 +272,7 @@ class Strategy(Plugin):
         return rows
 
     def report(self) -> dict:
+        """The plug-in's counters with its budget and what it has spent, in currency."""
         return {**super().report(), "budget": self.budget,
                 "spend": self.ledger.spent / 100.0 if self.ledger else 0.0}
 

@@ -26,10 +26,12 @@ class CrossSell(Strategy):
     switching_cost_gain: float = Field(0.05, ge=0, le=1)
 
     def choose(self, crm) -> np.ndarray:
+        """Customers on the eligible stages to offer the product to, most valuable first (or in the segment's order)."""
         rows = crm.rows_in(self.eligible_stages)
         return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
 
     def act(self, crm, t: float) -> None:
+        """Contact the chosen customers; responders buy the product and their switching cost rises."""
         resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
         bought = crm.sell(resp, self.basket, self.product_margin)
         crm.adjust(bought, more_switching_cost=self.switching_cost_gain)
@@ -49,9 +51,11 @@ class UpSell(Strategy):
     offer: float = Field(0.0, ge=0, le=1e6, description="incentive to upgrade, currency per redemption")
 
     def choose(self, crm) -> np.ndarray:
+        """Customers on the eligible stages to offer the premium version, most valuable first (or in segment order)."""
         rows = crm.rows_in(self.eligible_stages)
         return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
 
     def act(self, crm, t: float) -> None:
+        """Contact the chosen customers with the offer; responders' baskets are upgraded."""
         resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
         self.count("upgraded", crm.upgrade(resp, self.uplift, self.max_uplift).size)

@@ -22,6 +22,7 @@ class ServiceShock(MarketEvent):
     duration_days: float | None = Field(None, gt=0, le=36_500, description="days until quality recovers; null: never")
 
     def process(self, clock):
+        """The shock's calendar: drop quality on ``start_day``; with ``duration_days``, restore it afterwards."""
         # events due at or after the horizon end never fire (Clock.fire)
         yield clock.at(self.start_day, priority=1)
         self.count("actions")
@@ -32,4 +33,5 @@ class ServiceShock(MarketEvent):
             self._market.quality_shift += self.quality_drop
 
     def act(self, market, t: float) -> None:
+        """Lower the focal firm's service quality by ``quality_drop``."""
         market.quality_shift -= self.quality_drop

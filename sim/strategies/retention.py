@@ -34,15 +34,18 @@ class LoyaltyProgramme(Strategy):
     max_tiers: int = Field(4, ge=1, le=100)
 
     def setup(self, crm) -> None:
+        """Start with nobody enrolled and listen to purchases (to credit members' points)."""
         self._member = np.zeros(crm.n, dtype=bool)
         self._base_rev = np.zeros(crm.n, dtype=np.int64)
         crm.on("purchase", self._on_purchase)
 
     def choose(self, crm) -> np.ndarray:
+        """Non-members on the eligible stages to invite, most valuable first, within the contact limits."""
         rows = crm.rows_in(self.eligible_stages)
         return self.targets(crm, by_value(crm, rows[~self._member[rows]]))
 
     def act(self, crm, t: float) -> None:
+        """Invite the chosen customers; those who join become members with a switching cost."""
         resp = crm.contact(self.choose(crm), response=self.enrol_response)
         self._member[resp] = True
         self._base_rev[resp] = crm.record("revenue")[resp]
@@ -80,6 +83,7 @@ class ServiceRecovery(Strategy):
     satisfaction_restore: float = Field(0.25, ge=0, le=1)
 
     def setup(self, crm) -> None:
+        """Listen to complaints, so each one is handled as it arrives."""
         crm.on("complaint", self._on_complaint)
 
     def _on_complaint(self, rows, t) -> None:
@@ -122,6 +126,7 @@ class ChurnOutreach(Strategy):
         return 1.0 / (1.0 + np.exp(-z))
 
     def choose(self, crm) -> np.ndarray:
+        """Current customers whose churn score reaches the threshold, highest score first, within the contact limits."""
         rows = crm.rows_with_role(CUSTOMER)
         sc = self.score(crm, rows)
         keep = sc >= self.threshold
@@ -129,6 +134,10 @@ class ChurnOutreach(Strategy):
         return self.targets(crm, rows[np.argsort(-sc, kind="stable")])
 
     def act(self, crm, t: float) -> None:
+        """Contact the chosen customers with the retention offer; those who redeem it get a satisfaction boost.
+
+        Their open complaints are resolved too.
+        """
         resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
         crm.adjust(resp, satisfaction=self.satisfaction_boost)
         crm.resolve_complaints(resp)
@@ -148,11 +157,13 @@ class WinBack(Strategy):
     satisfaction_reset: float = Field(0.1, ge=0, le=1)
 
     def choose(self, crm) -> np.ndarray:
+        """Lost customers whose last purchase is recent enough, most valuable first (or in the segment's order)."""
         rows = crm.rows_with_role(LOST)
         rows = rows[crm.days_since_purchase(rows) <= self.max_days_since_purchase]
         return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
 
     def act(self, crm, t: float) -> None:
+        """Contact the chosen lapsed customers with the come-back offer; those who redeem it are won back."""
         resp = crm.redeem(crm.contact(self.choose(crm), offer=self.offer), self.offer)
         crm.adjust(resp, satisfaction=self.satisfaction_reset)
         self.count("won_back", crm.win_back(resp).size)

@@ -28,11 +28,13 @@ class Promotion(Strategy):
     discount: float = Field(0.05, ge=0, le=0.9, description="share of the basket given back on every purchase")
 
     def setup(self, crm) -> None:
+        """Start with the promotion off, note each customer's revenue so far and listen to purchases."""
         self._live = False
         self._base = crm.record("revenue").copy()
         crm.on("purchase", self._on_purchase)
 
     def process(self, clock):
+        """The promotion's calendar: start it on ``start_day`` and stop it on ``end_day`` if one is set."""
         yield clock.at(self.start_day, priority=1)
         self.count("actions")
         self.act(self.crm, clock.now)
@@ -41,6 +43,7 @@ class Promotion(Strategy):
             self._stop()
 
     def act(self, crm, t: float) -> None:
+        """Start the promotion: note the revenue so far and make the discount the rival's standing offer."""
         self._base = crm.record("revenue").copy()
         self._live = True
         crm.set_offer(self.discount)
@@ -88,6 +91,7 @@ class CompetitiveResponse(Strategy):
     counter_days: float = Field(90.0, gt=0, le=36_500)
 
     def setup(self, crm) -> None:
+        """Start with nothing matched or countered, note each customer's revenue so far and listen to purchases."""
         self._matched = False
         self._counter_until: float | None = None
         self._countering = False
@@ -95,6 +99,11 @@ class CompetitiveResponse(Strategy):
         crm.on("purchase", self._on_purchase)
 
     def act(self, crm, t: float) -> None:
+        """Look at the focal firm's public moves and respond once each is ``delay_days`` old.
+
+        Matches its loyalty programme with one of the rival's own, and counters its acquisition push with a discount
+        offer for ``counter_days``.
+        """
         seen = crm.market_signals()
         since = seen["loyalty_programme_since"]
         if self.match_loyalty and not self._matched and since is not None and t >= since + self.delay_days:

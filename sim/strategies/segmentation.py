@@ -60,12 +60,14 @@ class RFM(Segmenter):
         return out
 
     def labels(self, crm) -> np.ndarray:
+        """RFM segment index of every customer (-1 for those who have never bought)."""
         lab = np.full(crm.n, -1, dtype=np.int8)
         rows = _buyers(crm)
         lab[rows] = self.cells(crm, rows)
         return lab
 
     def select(self, crm, rows: np.ndarray) -> np.ndarray:
+        """The ``rows`` in the selected RFM segments, ordered by ``order_by`` (best first)."""
         lab = self.labels(crm)
         rows = rows[np.isin(lab[rows], [RFM_SEGMENTS.index(n) for n in self.select_segments])]
         key = {"monetary": -crm.record("revenue")[rows].astype(float),
@@ -87,6 +89,7 @@ class ValueSegment(Segmenter):
         return crm.record(self.by)[rows].astype(float)
 
     def labels(self, crm) -> np.ndarray:
+        """Value segment of everyone: 1 for the top ``top_share`` of buyers by value, 0 the rest, -1 non-buyers."""
         rows = _buyers(crm)
         lab = np.full(crm.n, -1, dtype=np.int8)
         k = int(round(self.top_share * rows.size))
@@ -96,6 +99,7 @@ class ValueSegment(Segmenter):
         return lab
 
     def select(self, crm, rows: np.ndarray) -> np.ndarray:
+        """The ``rows`` in the selected part (top or rest), most valuable first."""
         lab = self.labels(crm)
         rows = rows[lab[rows] == (1 if self.select_part == "top" else 0)]
         return rows[np.argsort(-self._value(crm, rows), kind="stable")]
@@ -110,9 +114,11 @@ class StageSegment(Segmenter):
     stages: list[str] = Field(min_length=1)
 
     def labels(self, crm) -> np.ndarray:
+        """Each customer's ladder stage as the firm classes it, used as the segment."""
         return crm.stage().astype(np.int16)
 
     def select(self, crm, rows: np.ndarray) -> np.ndarray:
+        """The ``rows`` on the listed stages, highest recorded revenue first."""
         rows = rows[np.isin(rows, crm.rows_in(self.stages))]
         return rows[np.argsort(-crm.record("revenue")[rows], kind="stable")]
 
@@ -125,6 +131,7 @@ class Segmentation(Strategy):
     method: Segmenter = Field(default_factory=RFM)
 
     def act(self, crm, t: float) -> None:
+        """Label everyone with the segmenting method and record the size of each segment at ``t``."""
         lab = self.method.labels(crm)
         vals, counts = np.unique(lab[lab >= 0], return_counts=True)
         if isinstance(self.method, RFM):
@@ -133,7 +140,7 @@ class Segmentation(Strategy):
             names = ["rest" if v == 0 else "top" for v in vals]
         else:
             names = [crm.stage_names[v] for v in vals]
-        self._stats.setdefault("sizes", []).append({"t": t, **{n: int(c) for n, c in zip(names, counts)}})
+        self._stats.setdefault("sizes", []).append({"t": t, **{n: int(c) for n, c in zip(names, counts, strict=True)}})
 
 
 class Survey(Strategy):
@@ -149,11 +156,13 @@ class Survey(Strategy):
     noise_sd: float = Field(0.1, ge=0, le=1, description="noise of a stated satisfaction score")
 
     def choose(self, crm) -> np.ndarray:
+        """A random sample of current customers (``sample_size``), within the contact limits."""
         from ..ladder import CUSTOMER
         rows = crm.rows_with_role(CUSTOMER)
         order = np.argsort(crm.uniform(rows, self._stats.get("actions", 0)), kind="stable")
         return self.targets(crm, rows[order][: self.sample_size])
 
     def act(self, crm, t: float) -> None:
+        """Survey the chosen sample and count the answers received."""
         self.count("answers", crm.record_survey(self.choose(crm), response=self.response,
                                                 noise_sd=self.noise_sd).size)

@@ -37,6 +37,7 @@ def check_overrides(overrides: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of ``python -m sim.validation``: run a validation study or the stylised facts; return exit code."""
     ap = argparse.ArgumentParser(prog="python -m sim.validation", description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help=f"one of {', '.join(MODELS)}, stylised, or a study YAML path")
     ap.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. market.n_customers=5000")

@@ -125,7 +125,7 @@ def _mle(nll, start, names) -> dict:
             H[i, j] = (nll(lp + E[i] + E[j]) - nll(lp + E[i] - E[j]) - nll(lp - E[i] + E[j])
                        + nll(lp - E[i] - E[j])) / (4 * h * h)
     se_log = np.sqrt(np.clip(np.diag(np.linalg.inv(H)), 0, None))
-    return {"params": dict(zip(names, np.exp(lp))), "se_log": dict(zip(names, se_log)),
+    return {"params": dict(zip(names, np.exp(lp), strict=True)), "se_log": dict(zip(names, se_log, strict=True)),
             "loglik": -float(res.fun), "converged": bool(res.success)}
 
 

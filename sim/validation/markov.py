@@ -115,6 +115,10 @@ class MarkovMigration(MarketEvent):
         return self
 
     def setup(self, market) -> None:
+        """Check the states and period against the ladder and processing window, and prepare the chain.
+
+        Builds the cumulative transition rows, the per-state margins in cents and the state index of each stage.
+        """
         names = market.stage_names
         bad = [s for s in self.states if s not in names]
         if bad:
@@ -141,6 +145,7 @@ class MarkovMigration(MarketEvent):
         return np.array(self._history, dtype=np.int64).reshape(-1, len(self.states))
 
     def act(self, market, t: float) -> None:
+        """Book each state's margin for this period, then move customers between states with the transition matrix."""
         s = market.s
         pos = self._pos[s.stage]
         rows = np.flatnonzero(pos >= 0)

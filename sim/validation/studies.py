@@ -18,6 +18,7 @@ MODELS = ("bass", "markov", "pareto_nbd", "bgnbd")
 
 
 def load_study(name_or_path: str) -> dict:
+    """Load a validation study by model name (``experiments/<name>.yaml``) or YAML path, with defaults filled in."""
     import yaml
 
     p = Path(name_or_path)
@@ -56,6 +57,10 @@ def _load(overrides: list[str], seed: int, rep: int):
 
 # ---------------------------------------------------------------------------------------- Bass
 def bass_study(spec: dict) -> tuple[dict, str]:
+    """Bass validation: the simulated adoption curve's replications against the Bass and windowed Bass curves.
+
+    Returns the error figures and the study's HTML page.
+    """
     from .bass import bass_F, bass_f, bass_windowed, discretisation_error, simulated_curves
 
     t, F, p = simulated_curves(spec["overrides"], reps=spec["replications"], seed=spec["seed"])
@@ -74,7 +79,8 @@ def bass_study(spec: dict) -> tuple[dict, str]:
     f1.add_trace(go.Scatter(x=t, y=Fb, name="Bass F(t)", line=dict(color="black", dash="dash")))
     f1.add_trace(go.Scatter(x=t, y=Fw, name=f"windowed mean field (dt = {p['dt']:g})",
                             line=dict(color="#d62728", dash="dot")))
-    f1.update_layout(title="Cumulative adoption: simulated vs Bass", xaxis_title="day", yaxis_title="adopted share F(t)")
+    f1.update_layout(title="Cumulative adoption: simulated vs Bass", xaxis_title="day",
+                     yaxis_title="adopted share F(t)")
     f2 = go.Figure()
     f2.add_trace(go.Scatter(x=t[1:], y=np.diff(mean), name="simulated adoptions per day (share)"))
     f2.add_trace(go.Scatter(x=t, y=bass_f(t, p["p"], p["q"]), name="Bass f(t)", line=dict(color="black", dash="dash")))
@@ -91,6 +97,10 @@ def bass_study(spec: dict) -> tuple[dict, str]:
 
 # ---------------------------------------------------------------------------------------- Markov
 def markov_study(spec: dict) -> tuple[dict, str]:
+    """Markov validation: the simulated CLV per state against the Markov chain's closed form and variance.
+
+    Returns the comparison figures and the study's HTML page.
+    """
     import sim
     from .markov import clv_closed_form, clv_variance, period_rate, state_distribution
 
@@ -142,6 +152,11 @@ def markov_study(spec: dict) -> tuple[dict, str]:
 
 # ---------------------------------------------------------------------------------------- BTYD
 def btyd_study(spec: dict) -> tuple[dict, str]:
+    """BTYD validation: the run's exported purchases against the BG/NBD or Pareto/NBD expectation.
+
+    Compares the mean cumulative purchases with the closed form at the generating parameters, and the parameters fitted
+    to the log by maximum likelihood with the generating ones; returns the figures and the HTML page.
+    """
     import sim
     from .btyd import bgnbd_expected, bgnbd_fit, pnbd_expected, pnbd_fit, purchases_by, rfm_summary
 
@@ -203,6 +218,7 @@ STUDIES = {"bass": bass_study, "markov": markov_study, "pareto_nbd": btyd_study,
 
 def run_study(name_or_path: str, extra: list[str] | None = None, replications: int | None = None,
               output: str | None = None) -> dict:
+    """Run a validation study, write its report and results under its output directory, and return the results."""
     spec = load_study(name_or_path)
     spec["overrides"] = [*spec["overrides"], *(extra or [])]
     if replications is not None:

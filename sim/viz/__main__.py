@@ -18,6 +18,7 @@ from .model import ENV_OVERRIDES
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line of ``python -m sim.viz``: check the overrides, then serve the teaching view with Solara."""
     ap = argparse.ArgumentParser(prog="python -m sim.viz", description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="localhost")
     ap.add_argument("--port", type=int, default=8765)
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     # --no-check-version: solara would otherwise ask pypi.org for its latest version at start-up
     cmd = [str(exe), "run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open",
            "--no-check-version"]
-    os.execvpe(cmd[0], cmd, env)
+    os.execvpe(cmd[0], cmd, env)  # noqa: S606 - a fixed argument list: the solara beside this Python, our app
 
 
 if __name__ == "__main__":

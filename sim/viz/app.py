@@ -54,6 +54,7 @@ module.exports = {
         self.changed = threading.Event()
 
     def vue_rendered(self, data) -> None:
+        """Record the step the browser says it has drawn (ignored unless it is a number)."""
         try:
             self.drawn = int(data)
         except (TypeError, ValueError):  # from the browser: only a number means anything
@@ -61,6 +62,7 @@ module.exports = {
         self.changed.set()
 
     def wait_drawn(self, tick: int, timeout: float) -> None:
+        """Wait until the browser has drawn step ``tick``, or ``timeout`` seconds."""
         end = time.monotonic() + timeout
         while self.drawn < tick and time.monotonic() < end:
             self.changed.clear()
@@ -138,6 +140,7 @@ def chart_rows(focus: str) -> list[list[str]]:
 
 
 def lesson_html(key: str, locale: str, finished: bool) -> str:
+    """The lesson card as HTML: its title, explanation, what to watch and the question, in ``locale``."""
     import html
     lesson = BY_KEY[key]
     t, tx = lesson.text[locale], ui(locale)
@@ -162,6 +165,7 @@ def _select(label: str, value: str, items: list[tuple[str, str]], on_value, cls:
 
 @solara.component
 def Page():
+    """The teaching view's page: one session's two markets, their controls, the charts and the lessons."""
     start_settings, start_locale = solara.use_memo(initial_choices, [])
     # per browser session: this memo runs once per page, never at import
     session: Session = solara.use_memo(lambda: Session(start_settings, start_locale), [])

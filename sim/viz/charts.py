@@ -269,6 +269,7 @@ class Session:
 
     @property
     def settings(self) -> Settings:
+        """The session's current settings (those of its pair of markets)."""
         return self.pair.settings
 
     def rebuild(self, settings: Settings) -> None:
@@ -279,28 +280,33 @@ class Session:
             self.charts = Charts(pair, self.locale, self.widgets)
 
     def set_locale(self, locale: str) -> None:
+        """Switch the session's charts to ``locale`` (rebuilds them on the same figure widgets)."""
         with self.lock:
             self.locale = locale
             self.charts = Charts(self.pair, locale, self.widgets)
 
     def step(self) -> None:
+        """Advance both markets by one processing window and update the charts (nothing once finished)."""
         with self.lock:
             if not self.pair.finished:
                 self.pair.step()
                 self.charts.update()
 
     def run_to_end(self) -> None:
+        """Run both markets to the horizon, then update the charts once."""
         with self.lock:
             while not self.pair.finished:
                 self.pair.step()
             self.charts.update()
 
     def csv_bytes(self) -> bytes:
+        """Both markets' time series as CSV bytes, for the download button."""
         with self.lock:
             buf = io.StringIO()
             pair_timeseries(self.pair).to_csv(buf, index=False)
         return buf.getvalue().encode("utf-8")
 
     def compare_label(self) -> str:
+        """The comparison market's label in the session's language: "control" or the scenario's name."""
         c = self.settings.compare
         return ui(self.locale)["control"] if c == CONTROL else name(c, self.locale)

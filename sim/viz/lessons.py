@@ -14,6 +14,8 @@ from .model import CONTROL, Settings
 
 @dataclass(frozen=True)
 class Lesson:
+    """A guided lesson: its key, starting market settings, the chart it shows first and its text per language."""
+
     key: str
     settings: Settings
     focus: str                       # chart shown first: ladder, diff, stages, money, quad, pareto

@@ -232,6 +232,7 @@ class Settings:
         return replace(self, **{name: value}).checked()
 
     def market_kwargs(self) -> dict:
+        """Keyword arguments for :class:`TeachingMarket` (every setting except the comparison)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "compare"}
 
 
@@ -253,18 +254,22 @@ class Pair:
 
     @property
     def finished(self) -> bool:
+        """Whether both markets have reached the horizon."""
         return self.a.finished and self.b.finished
 
     @property
     def day(self) -> float:
+        """The current simulated day of market A."""
         return self.a.now
 
     def step(self) -> None:
+        """Advance each market that is not finished by one processing window."""
         for m in (self.a, self.b):
             if not m.finished:
                 m.advance_window()
 
     def events(self) -> list[tuple[float, str, str]]:
+        """Both markets' notable events, merged and sorted by time."""
         return sorted(set(self.a.events()) | set(self.b.events()))
 
 
@@ -274,6 +279,7 @@ def customers_now(m: Market) -> int:
 
 
 def stage_colour(k: int) -> str:
+    """The colour of stage ``k`` (the palette repeats for long ladders)."""
     return STAGE_COLOURS[k % len(STAGE_COLOURS)]
 
 
@@ -293,10 +299,11 @@ def stage_panel_html(model: Market, locale: str | None = None, texts: dict | Non
         f"<tr data-stage='{name}'><td><span style='display:inline-block;width:12px;height:12px;"
         f"background:{stage_colour(k)}'></span> {k + 1}</td><td>{html.escape(labels[k])}</td>"
         f"<td class='stage-count' data-testid='count-{name}' style='text-align:right'>{int(c)}</td></tr>"
-        for k, (name, c) in enumerate(zip(model.stage_names, counts)))
+        for k, (name, c) in enumerate(zip(model.stage_names, counts, strict=True)))
     t = model.totals
     money = "".join(
-        f"<tr><td>{html.escape(tx['kpi_' + k])}</td><td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
+        f"<tr><td>{html.escape(tx['kpi_' + k])}</td>"
+        f"<td data-testid='kpi-{k}' dir='ltr' style='text-align:end'>{v}</td></tr>"
         for k, v in (("revenue", _money(t["revenue"])), ("gross", _money(t["margin"])),
                      ("service", _money(t["service_cost"])),
                      ("marketing", _money(model.marketing_spend())),
