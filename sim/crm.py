@@ -81,6 +81,10 @@ class CrmView:
     def _records(self):
         return self._m.s
 
+    def _books(self):
+        """The books this view's spending goes to (the focal firm's; a rival's in RivalView)."""
+        return self._m.books
+
     def stage(self) -> np.ndarray:
         """The ladder stage of every row as the firm classifies it from its records.
 
@@ -162,7 +166,7 @@ class CrmView:
         if cents > self._st.ledger.remaining:
             return False
         self._st.ledger.charge(cents)
-        self._m.books.firm_spend(cents)
+        self._books().firm_spend(cents)
         return True
 
     def charge_rows(self, rows, per_row_cents, kind: str = "offer") -> np.ndarray:
@@ -173,7 +177,7 @@ class CrmView:
         per = per[: rows.size]
         if rows.size:
             self._st.ledger.charge(int(per.sum()))
-            self._m.books.customer_cost(rows, per, self._m.now, kind)
+            self._books().customer_cost(rows, per, self._m.now, kind)
         return rows
 
     def redeem(self, rows, value: float) -> np.ndarray:
@@ -410,6 +414,9 @@ class RivalView(CrmView):
     def _records(self):
         return self._f.records
 
+    def _books(self):
+        return self._f.books
+
     @property
     def firm_name(self) -> str:
         """The rival's name."""
@@ -426,28 +433,6 @@ class RivalView(CrmView):
         if event not in RIVAL_EVENTS:
             raise ValueError(f"unknown or unobservable event {event!r}; a rival observes {list(RIVAL_EVENTS)}")
         self._f.hooks.on(event, fn)
-
-    def charge(self, cents: int) -> bool:
-        """Spend ``cents`` from the rival's budget; False (and nothing spent) if the budget cannot cover it."""
-        cents = int(cents)
-        if cents <= 0:
-            return True
-        if cents > self._st.ledger.remaining:
-            return False
-        self._st.ledger.charge(cents)
-        self._f.books.firm_spend(cents)
-        return True
-
-    def charge_rows(self, rows, per_row_cents, kind: str = "offer") -> np.ndarray:
-        """Charge a per-customer cost to ``rows`` in order while the budget lasts; return the rows paid for."""
-        rows = np.asarray(rows, dtype=np.int64)
-        per = np.broadcast_to(np.asarray(per_row_cents, dtype=np.int64), rows.shape)
-        ok = per.cumsum() <= self._st.ledger.remaining
-        rows, per = rows[ok], per[ok]
-        if rows.size:
-            self._st.ledger.charge(int(per.sum()))
-            self._f.books.customer_cost(rows, per, self._m.now, kind)
-        return rows
 
     def contact(self, rows, channel: str | None = None, offer: float = 0.0,
                 response: float | None = None) -> np.ndarray:

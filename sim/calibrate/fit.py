@@ -78,15 +78,9 @@ def mle(loglik, start, names) -> dict:
         return v if np.isfinite(v) else 1e300
     res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
                             options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 20000, "maxfev": 40000})
-    lp, h, k = res.x, 1e-4, res.x.size
-    H = np.zeros((k, k))
-    E = np.eye(k) * h
-    for i in range(k):
-        for j in range(k):
-            H[i, j] = (nll(lp + E[i] + E[j]) - nll(lp + E[i] - E[j]) - nll(lp - E[i] + E[j])
-                       + nll(lp - E[i] - E[j])) / (4 * h * h)
+    lp, k = res.x, res.x.size
     try:
-        cov = np.linalg.inv(H)
+        cov = np.linalg.inv(btyd.hessian(nll, lp))
         se_log = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
         se_log = np.full(k, np.nan)

@@ -113,18 +113,24 @@ def pnbd_loglik(params, x, tx, T) -> float:
     return float(np.sum(ll)) if np.all(np.isfinite(ll)) else -np.inf
 
 
-def _mle(nll, start, names) -> dict:
-    """Nelder-Mead in log-parameters; log-scale SEs from the inverse of the numerical Hessian."""
-    res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 20000, "maxfev": 40000})
-    lp, h, k = res.x, 1e-4, res.x.size
+def hessian(nll, lp: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Numerical Hessian of ``nll`` at the log-parameters ``lp`` (central differences, step ``h``)."""
+    k = lp.size
     H = np.zeros((k, k))
     E = np.eye(k) * h
     for i in range(k):
         for j in range(k):
             H[i, j] = (nll(lp + E[i] + E[j]) - nll(lp + E[i] - E[j]) - nll(lp - E[i] + E[j])
                        + nll(lp - E[i] - E[j])) / (4 * h * h)
-    se_log = np.sqrt(np.clip(np.diag(np.linalg.inv(H)), 0, None))
+    return H
+
+
+def _mle(nll, start, names) -> dict:
+    """Nelder-Mead in log-parameters; log-scale SEs from the inverse of the numerical Hessian."""
+    res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-5, "maxiter": 20000, "maxfev": 40000})
+    lp = res.x
+    se_log = np.sqrt(np.clip(np.diag(np.linalg.inv(hessian(nll, lp))), 0, None))
     return {"params": dict(zip(names, np.exp(lp), strict=True)), "se_log": dict(zip(names, se_log, strict=True)),
             "loglik": -float(res.fun), "converged": bool(res.success)}
 
