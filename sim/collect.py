@@ -52,7 +52,7 @@ METRICS: list[tuple[str, str, bool]] = [
     ("incremental_net_profit", "incremental net profit vs control", True),
     ("churn_rate_change", "annual churn change vs control", True),
     ("clv_change", "mean CLV change vs control", True),
-    ("roi", "return on all costs (not the campaign ROI)", False),
+    ("roi", "ROI vs no-action control (summary.json roi, the same number as roi_vs_control)", False),
     ("profit", "profit", False),
     ("churn_rate_annual", "annual churn rate", False),
     ("mean_clv", "mean CLV", False),

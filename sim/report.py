@@ -210,7 +210,7 @@ def summary_html(summary: dict, currency: str | None = None, profile_rows: list 
     keys = ["revenue", "gross_margin", "service_cost", "marketing_spend", "profit", "roi", "churn_rate_annual",
             "mean_clv", "top20_revenue_share", "acquisitions", "defections", "customers_end", "market_share",
             "share_of_wallet"]
-    label = {"roi": "return on all costs: profit / (service cost + marketing spend)"}
+    label = {"roi": "ROI against the no-action control: (incremental profit − strategy cost) / strategy cost"}
     parts = ["<h2>Summary</h2>", _table([(label.get(k, k), _fig(k, summary.get(k), currency)) for k in keys])]
     if profile_rows:
         body = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"

@@ -69,9 +69,9 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "rivals' profit change vs control",
         "The rivals' profit in the run minus in its control (rivals keep their plug-ins in the control)."),
     "roi": (
-        "return on all costs",
-        "Profit / (service cost + marketing spend) of the whole business, not of a campaign; kept in "
-        "collected.parquet only, and not shown as ROI on this page."),
+        "ROI vs no-action control",
+        "summary.json's roi: the same number as roi_vs_control (the one ROI definition); kept in "
+        "collected.parquet, shown once on this page as roi_vs_control."),
     "n": ("n", "Number of finished replications (seeds) of the option."),
     "mean": ("mean", "Mean of the objective over the option's replications."),
     "ci": ("95 % CI", "Two-sided 95 % t-interval of that mean over replications."),
