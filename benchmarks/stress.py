@@ -4,7 +4,7 @@
 
 Runs the default config at growing sizes, each in a fresh subprocess, and prints wall time,
 peak resident memory and bytes per customer; stops at the first size that fails (e.g. out of
-memory) and reports it. Memory is dominated by customer state (about 290 bytes a customer)
+memory) and reports it. Memory is dominated by customer state (about 350 bytes a customer)
 plus the transaction log (26 bytes a transaction).
 """
 from __future__ import annotations

@@ -237,7 +237,8 @@ class Market(_Strict):
     The hazards are the Bass acquisition coefficients, conversion, defection and the natural return of lost customers.
     """
 
-    n_customers: int = Field(gt=0, le=50_000_000)
+    # the largest market a 24 GiB machine holds: about 550 bytes a customer at peak (benchmarks/stress.py)
+    n_customers: int = Field(gt=0, le=40_000_000)
     days: float = Field(gt=0, le=36_500)
     start_date: str = "2026-01-01"
     initial_stages: dict[str, float] | None = Field(
