@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _browser import launch
 from sim import metrics
 from sim.calibrate import Options, calibrate, fit
 from sim.calibrate.__main__ import main as cli_main
@@ -295,10 +296,8 @@ def test_calibration_page_in_browser(cdnow_run):
         pytest.skip("SIM_SKIP_BROWSER=1")
     from playwright.sync_api import sync_playwright
     out, res = cdnow_run
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium"), args=args)
+        b = launch(pw)
         page = b.new_page(viewport={"width": 1200, "height": 900})
         page.goto((out / "calibration.html").as_uri())
         page.wait_for_selector("#fig-conditional .main-svg")

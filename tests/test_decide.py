@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from _browser import launch
 from sim import collect as col
 from sim import decide, units
 
@@ -150,10 +151,8 @@ def test_comparison_page_shows_the_ranking_and_the_verdict_first_in_chromium(tmp
     from playwright.sync_api import sync_playwright
 
     d = _write_sweep(tmp_path)
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto((d / "comparison.html").as_uri())
         page.wait_for_selector("#ranking")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import sim
+from _browser import launch
 from sim import metrics
 from sim.config import ConfigError
 from sim.crm import RivalView
@@ -191,10 +192,8 @@ def test_the_report_shows_the_competitive_market_in_a_browser(tmp_path):
     sim.run(cfg, tmp_path, progress=False)
     shot = (Path(__file__).resolve().parent.parent / "docs" / "competitive_market.png"
             if os.environ.get("SIM_UPDATE_SCREENSHOT") == "1" else tmp_path / "competition.png")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium"), args=args)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto((tmp_path / "report.html").as_uri())
         page.wait_for_selector("#fig-competition .main-svg")

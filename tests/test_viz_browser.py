@@ -20,12 +20,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, launch
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium")
 UPDATE = os.environ.get("SIM_UPDATE_SCREENSHOT") == "1"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEW = {"width": 1500, "height": 1300}
 TALL = {"width": 1500, "height": 2050}   # the lesson / side-by-side / Persian page: every chart in view
 
@@ -82,7 +80,7 @@ def server(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        b = launch(pw)
         try:
             yield b
         finally:
