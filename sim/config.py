@@ -344,7 +344,9 @@ class Engine(_Strict):
     mode: Literal["batched", "agents"] = "batched"
     dt: float = Field(1.0, gt=0, le=30, description="processing window in days (not a model tick)")
     report_every: float = Field(7.0, gt=0, le=36_500)
-    agents_max: int = Field(5000, ge=0, le=50_000_000, description="materialise Mesa Customer agents up to this size")
+    agents_max: int = Field(5000, ge=0, le=50_000_000,
+                            description="sim.build / sim.simulate make Mesa Customer agents up to this size "
+                                        "(runs writing outputs never do)")
     progress: bool = True
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from . import metrics
 from .config import SimConfig, validate
 from .control_cache import shared_control
-from .market import Market
+from .engine import MarketEngine
 from .outputs import (
     RUN_RECORD,
     SUMMARY,
@@ -42,8 +42,13 @@ def strategies_for(cfg: SimConfig, *, with_strategies: bool = True) -> list:
 
 
 def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
-          materialize: bool | None = None) -> Market:
+          materialize: bool | None = None) -> MarketEngine:
     """A ready (not yet run) market. Validates first: nothing is built from a bad config.
+
+    With Mesa agents (``mode="agents"``, ``materialize=True``, or by default up to
+    ``engine.agents_max`` customers) it is a :class:`sim.market.Market`, a Mesa model; otherwise
+    the engine alone (:class:`sim.engine.MarketEngine`), which gives the same results without
+    loading Mesa.
 
     Args:
         cfg: a :class:`SimConfig` (from :func:`sim.load`) or a composed config / dict to validate.
@@ -53,11 +58,17 @@ def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | Non
     """
     if not isinstance(cfg, SimConfig):
         cfg = validate(cfg)
-    return Market(cfg, strategies_for(cfg, with_strategies=with_strategies), mode=mode, materialize=materialize)
+    strategies = strategies_for(cfg, with_strategies=with_strategies)
+    agents = (mode or cfg.engine.mode) == "agents" or (
+        materialize if materialize is not None else cfg.market.n_customers <= cfg.engine.agents_max)
+    if not agents:
+        return MarketEngine(cfg, strategies, mode=mode)
+    from .market import Market
+    return Market(cfg, strategies, mode=mode, materialize=materialize)
 
 
 def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
-             progress: bool | None = None, desc: str = "simulating") -> Market:
+             progress: bool | None = None, desc: str = "simulating") -> MarketEngine:
     """Build and run a market to its horizon; nothing is written.
 
     The run market gives DataFrames through :mod:`sim.metrics` (``timeseries``, ``customers``,
@@ -74,7 +85,7 @@ def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | 
     return build(cfg, with_strategies=with_strategies, mode=mode).run(progress=progress, desc=desc)
 
 
-def _holdout_estimates(m: Market) -> dict[str, dict]:
+def _holdout_estimates(m: MarketEngine) -> dict[str, dict]:
     """In-run control groups: treated vs held-out customers of each strategy with a holdout."""
     s = m.s
     value = (s.margin - s.service_cost).astype(float) / 100.0
@@ -175,11 +186,11 @@ def _run(cfg: SimConfig, out: Path, progress: bool | None, control_cache) -> dic
         # the control runs first and only its summary and time series are kept, so its market
         # and the treated one (with its transaction log) are never in memory together
         def compute_control():
-            ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
+            ctrl = build(cfg, with_strategies=False, materialize=False).run(progress=progress, desc="control")
             return metrics.summary(ctrl), metrics.timeseries(ctrl)
 
         control_summary, control_ts = shared_control(cfg, compute_control, control_cache)
-    market = build(cfg)
+    market = build(cfg, materialize=False)  # writing outputs needs no agent views (nor Mesa)
     market.run(progress=progress, desc="treated")
     summ = metrics.summary(market)
     summ["holdout"] = _holdout_estimates(market)

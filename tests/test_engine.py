@@ -1,6 +1,9 @@
 """Ladder transitions, money identities, population conservation, determinism, agent/batch paths."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -214,6 +217,25 @@ def test_customer_agent_is_a_view_on_its_row():
     assert agent.satisfaction == pytest.approx(0.123)
 
 
-def test_large_markets_do_not_materialise_agents():
-    m = sim.build(sim.load(["market.n_customers=6000", "market.days=10", "engine.progress=false"]))
-    assert len(m.agents) == 0 and m.customer_agents is None
+def test_large_markets_are_the_engine_alone_and_give_the_same_results():
+    from sim.engine import MarketEngine
+    from sim.market import Market
+    cfg = sim.load(["market.n_customers=6000", "market.days=60", "engine.progress=false"])
+    m = sim.build(cfg)
+    assert type(m) is MarketEngine and m.customer_agents is None
+    # the same market as a Mesa model with its agents: identical customers and books
+    a = sim.build(cfg, materialize=True)
+    assert isinstance(a, Market) and len(a.agents) == 6000
+    m.run(progress=False)
+    a.run(progress=False)
+    assert m.totals == a.totals
+    for k in ("stage", "revenue", "satisfaction", "last_purchase_at"):
+        np.testing.assert_array_equal(getattr(m.s, k), getattr(a.s, k))
+
+
+def test_a_run_that_writes_its_outputs_does_not_load_mesa(tmp_path):
+    code = ("import sys, sim; sim.run(sim.load(['market.n_customers=300', 'market.days=30', "
+            f"'engine.progress=false', 'strategy=win_back']), {str(tmp_path / 'r')!r}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mesa', 'pandas')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
