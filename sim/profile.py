@@ -66,7 +66,8 @@ class Profile(BaseModel):
     channel_costs: dict[str, NonNegativeFloat] = Field(default_factory=dict,
                                                        description="cost of one contact, currency")
     active_mix: dict[str, NonNegativeFloat] | None = Field(None,
-                                                           description="active customers' shares over customer stages")
+                                                           description="active customers' shares over customer stages "
+                                                                       "(default: the ladder's own day-0 mix)")
 
     @field_validator("active_mix")
     @classmethod
@@ -104,6 +105,12 @@ def _stage_table(ladder: Any) -> list[dict]:
     return [Stage.model_validate(s).model_dump() for s in _plain(ladder)["stages"]]
 
 
+def _ladder_mix(customer_stages: list[dict]) -> dict[str, float]:
+    """The ladder's own day-0 mix of its customer stages (their ``init.share``), or equal shares if it gives none."""
+    mix = {s["name"]: float(s["init"].get("share") or 0.0) for s in customer_stages}
+    return mix if sum(mix.values()) > 0 else {k: 1.0 for k in mix}
+
+
 def engine_values(profile: Profile | dict, ladder: Any, *, purchase_r: float = 1.5, quality: float = 0.72,
                   defection_sensitivity: float = 4.0, reference_satisfaction: float = 0.65) -> dict[str, Any]:
     """The engine parameters of ``profile`` on ``ladder`` (a ``ladder`` config block), as a flat dict:
@@ -125,7 +132,7 @@ def engine_values(profile: Profile | dict, ladder: Any, *, purchase_r: float = 1
                 raise ProfileError(f"profile.customers.{what} = {count}: the ladder has no stage with role {role!r}")
             shares[by_role[role][0]["name"]] += count / n
     names = [s["name"] for s in cust]
-    mix = p.active_mix or {k: 1.0 for k in names}
+    mix = p.active_mix or _ladder_mix(cust)
     unknown = sorted(set(mix) - set(names))
     if unknown:
         raise ProfileError(f"profile.active_mix: {unknown} are not customer stages of the ladder; they are {names}")

@@ -78,3 +78,14 @@ def test_annual_churn_comes_back_out_of_a_do_nothing_run(churn):
     s = metrics.summary(simulate(cfg, progress=False))
     lost_share = 1 - math.exp(-s["churn_rate_annual"])  # the summary's rate is defections per customer-year
     assert lost_share == pytest.approx(churn, abs=0.05)
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_profile_runs_on_another_ladder_with_its_own_day0_mix(name):
+    # no profile names one ladder's stages: active customers take the ladder's own init.share mix
+    cfg = load([f"profile={name}", "ladder=simple5"])
+    stages = cfg.market.initial_stages
+    active = cfg.profile.customers.active / cfg.market.n_customers
+    assert stages["customer"] + stages["loyal"] == pytest.approx(active)
+    share = {s.name: s.init.share for s in cfg.ladder.stages}
+    assert stages["customer"] / stages["loyal"] == pytest.approx(share["customer"] / share["loyal"])
