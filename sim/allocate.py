@@ -97,9 +97,10 @@ class Evaluator:
         from .sweep import metric
 
         cfg = self.config(values, seed)
-        treated = metrics.summary(simulate(cfg, progress=False))
+        treated = metrics.summary(simulate(cfg, progress=False, materialize=False))
         if seed not in self._control:
-            self._control[seed] = metrics.summary(simulate(cfg, with_strategies=False, progress=False))
+            control = simulate(cfg, with_strategies=False, progress=False, materialize=False)
+            self._control[seed] = metrics.summary(control)
         treated["paired"] = paired(treated, self._control[seed])
         budgets = {n: float(s.get("budget", 0.0)) for n, s in cfg.strategy.items()}
         total = sum(budgets.values())

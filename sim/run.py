@@ -68,7 +68,8 @@ def build(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | Non
 
 
 def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | None = None,
-             progress: bool | None = None, desc: str = "simulating") -> MarketEngine:
+             progress: bool | None = None, desc: str = "simulating",
+             materialize: bool | None = None) -> MarketEngine:
     """Build and run a market to its horizon; nothing is written.
 
     The run market gives DataFrames through :mod:`sim.metrics` (``timeseries``, ``customers``,
@@ -81,8 +82,10 @@ def simulate(cfg: SimConfig | Any, *, with_strategies: bool = True, mode: str | 
         mode: as for :func:`build`.
         progress: show a progress bar (default ``cfg.engine.progress``).
         desc: the progress bar's label.
+        materialize: as for :func:`build` (studies that read only the figures pass False).
     """
-    return build(cfg, with_strategies=with_strategies, mode=mode).run(progress=progress, desc=desc)
+    return build(cfg, with_strategies=with_strategies, mode=mode, materialize=materialize).run(
+        progress=progress, desc=desc)
 
 
 def _holdout_estimates(m: MarketEngine) -> dict[str, dict]:

@@ -82,9 +82,9 @@ def sensitivity(study: str = "sensitivity", overrides: list[str] | None = None, 
         control = None
         for j, ovs in enumerate(options.values()):
             cfg = _config(study, [*overrides, *ovs, *world], config_dir)
-            treated = metrics.summary(simulate(cfg, progress=False))
+            treated = metrics.summary(simulate(cfg, progress=False, materialize=False))
             if control is None:  # the control has no strategies: the same for every option of this world
-                control = metrics.summary(simulate(cfg, with_strategies=False, progress=False))
+                control = metrics.summary(simulate(cfg, with_strategies=False, progress=False, materialize=False))
             treated["paired"] = paired(treated, control)
             Y[i, j] = metric(treated, objective)
             bar.update(1)

@@ -50,14 +50,14 @@ RESPONSE_RANGES = {"email/existing": (0.001, 0.01), "direct_mail/existing": (0.0
 def _control(base: list[str]) -> dict:
     """The no-action run of the market ``base`` (shared by every comparison below)."""
     import sim
-    return metrics.summary(sim.simulate(sim.load([*base, "strategy=none"]), progress=False))
+    return metrics.summary(sim.simulate(sim.load([*base, "strategy=none"]), progress=False, materialize=False))
 
 
 def _pair(base: list[str], strategy: list[str], control: dict):
     """A strategy run (``base`` + ``strategy`` overrides) against the no-action ``control``."""
     import sim
     from ..run import paired
-    t = metrics.summary(sim.simulate(sim.load([*base, *strategy]), progress=False))
+    t = metrics.summary(sim.simulate(sim.load([*base, *strategy]), progress=False, materialize=False))
     return t, control, paired(t, control)
 
 
@@ -75,7 +75,7 @@ def retention_effect(base: list[str], points: float = 0.05, years: float = 5.0, 
 
     def run(scale: float) -> dict:
         runs = [metrics.summary(sim.simulate(sim.load(ov + [f"market.defection={cfg0.market.defection * scale}",
-                                                            f"replication={k}"]), progress=False))
+                                                            f"replication={k}"]), progress=False, materialize=False))
                 for k in range(replications)]
         return {key: float(np.mean([r[key] for r in runs])) for key in ("churn_rate_annual", "profit", "total_clv")}
 
