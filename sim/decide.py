@@ -233,12 +233,14 @@ def _verdict(rank: pd.DataFrame, currency: str | None = None) -> str:
         more = f"{second['option']} scores the same as the best, so no number of replications would separate them."
     elif np.isfinite(need):
         more = (f"About {units.number(need, decimals=0)} replications per option would separate the best from "
-                f"{second['option']} (5 % level, 80 % power, from the sd of their paired differences).")
+                f"the runner-up (5 % level, 80 % power, from the sd of their paired differences).")
     else:
         more = ""
     lo, hi = second["diff_vs_best_ci_low"], second["diff_vs_best_ci_high"]
-    return (head + f" But with {int(b['n'])} seeds it cannot be told apart from {names}: the runner-up "
-            f"{second['option']} is {fd(gap)} behind (paired 95 % CI of its difference {fd(lo, True)} to "
+    whom = (f"the runner-up, {second['option']}: it" if len(tied) == 1
+            else f"{names}: the runner-up {second['option']}")
+    return (head + f" But with {int(b['n'])} seeds it cannot be told apart from {whom} is {fd(gap)} behind "
+            f"(paired 95 % CI of its difference {fd(lo, True)} to "
             f"{fd(hi, True)}, which includes 0), and the best option is best in {pb} of bootstrap "
             f"resamples. " + more).strip()
 

@@ -72,6 +72,7 @@ def test_indistinguishable_options_are_called_so_with_replications_needed():
     assert second["n_to_separate"] == math.ceil((z * d.std(ddof=1) / abs(d.mean())) ** 2)
     text = decide.verdict(rank)
     assert "cannot be told apart" in text and "replications per option would separate" in text
+    assert text.count(second["option"]) == 1  # the runner-up is named once, not three times
     assert 0 < rank["p_best"].iloc[0] < 1
 
 
