@@ -176,7 +176,7 @@ def _run(cfg: SimConfig, out: Path, progress: bool | None, control_cache) -> dic
         # and the treated one (with its transaction log) are never in memory together
         def compute_control():
             ctrl = build(cfg, with_strategies=False).run(progress=progress, desc="control")
-            return metrics.summary(ctrl), metrics.timeseries(ctrl)
+            return metrics.summary(ctrl), metrics.timeseries_table(ctrl)
 
         control_summary, control_ts = shared_control(cfg, compute_control, control_cache)
     market = build(cfg)
