@@ -381,7 +381,7 @@ def transaction_batches(market, rows: int = TX_ROW_GROUP) -> Iterator:
 
     pending: list[tuple[np.ndarray, ...]] = []
     held = 0
-    for part in _sorted_runs(_transaction_chunks(market), rows):
+    for part in _sorted_runs(_transaction_chunks(market), max(1, rows // 4)):
         pending.append(part)
         held += part[0].size
         if held < rows:
