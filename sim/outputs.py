@@ -261,13 +261,6 @@ def atomic_write_parquet_batches(path: Path, schema, batches: Iterable) -> int:
     return rows
 
 
-def _release_arrow_memory() -> None:
-    """Hand the memory Arrow's allocator keeps after a big table back to the system, so the next
-    table does not stack on top of it (peak memory)."""
-    import pyarrow as pa
-    pa.default_memory_pool().release_unused()
-
-
 def _columns(table) -> dict:
     """A table's columns as numpy arrays (nulls as NaN / NaT), for the report's charts."""
     if hasattr(table, "to_parquet"):  # a pandas DataFrame
@@ -295,12 +288,10 @@ def write_outputs(market, out: Path, summary: dict, control_ts=None) -> dict[str
     if cfg.customers:
         files["customers"] = out / "customers.parquet"
         atomic_write_parquet(files["customers"], metrics.customers_table(market))
-        _release_arrow_memory()
     if cfg.transactions:
         files["transactions"] = out / "transactions.parquet"
         atomic_write_parquet_batches(files["transactions"], metrics.transactions_schema(market),
                                      metrics.transaction_batches(market))
-        _release_arrow_memory()
     if control_ts is not None:
         files["control_timeseries"] = out / "control_timeseries.parquet"
         if not hasattr(control_ts, "to_parquet"):  # an Arrow table (a cached one carries its file's metadata)
