@@ -331,6 +331,21 @@ def _transaction_chunks(market) -> list[tuple[np.ndarray, ...]]:
     return chunks
 
 
+def _time_customer_order(t: np.ndarray, cid: np.ndarray) -> np.ndarray:
+    """``np.lexsort((cid, t))`` (by time, then customer, stable), with one sort by time and a second
+    sort only over the rows whose time is shared (few, as times are continuous)."""
+    if np.isnan(t).any():
+        return np.lexsort((cid, t))
+    order = np.argsort(t, kind="stable")
+    ts = t[order]
+    tie = ts[1:] == ts[:-1]
+    if tie.any():
+        pos = np.flatnonzero(np.concatenate(([False], tie)) | np.concatenate((tie, [False])))
+        sub = order[pos]  # runs of equal times, each in original order: order them by customer within
+        order[pos] = sub[np.lexsort((cid[sub], ts[pos]))]
+    return order
+
+
 def _sorted_runs(chunks, min_rows: int) -> Iterator[tuple[np.ndarray, ...]]:
     """The log sorted by (time, customer) as ``Books.transactions`` sorts it, in consecutive pieces
     of at least ``min_rows`` rows. A piece ends only where every earlier time is below every later
@@ -350,7 +365,7 @@ def _sorted_runs(chunks, min_rows: int) -> Iterator[tuple[np.ndarray, ...]]:
         if (rows >= min_rows and cut[k]) or k == len(chunks) - 1:
             if rows:
                 part = [np.concatenate([c[i] for c in chunks[start:k + 1]]) for i in range(4)]
-                order = np.lexsort((part[0], part[1]))
+                order = _time_customer_order(part[1], part[0])
                 yield tuple(p[order] for p in part)
             start, rows = k + 1, 0
 
