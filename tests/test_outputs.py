@@ -185,3 +185,24 @@ def test_the_run_path_imports_neither_pandas_nor_mesa_at_module_level(module):
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             top.add(node.module.split(".")[0])
     assert not top & {"pandas", "mesa"}
+
+
+def test_the_control_market_is_freed_before_the_treated_one_is_built(tmp_path, monkeypatch):
+    """A market is a reference cycle: without an explicit collection the control's market (all its
+    arrays) could stay in memory under the treated one."""
+    import importlib
+    import weakref
+    R = importlib.import_module("sim.run")
+    monkeypatch.setattr(R, "FREE_AT_CUSTOMERS", 0)  # the threshold keeps small runs from paying for it
+    real, markets, alive_at_build = R.build, [], []
+
+    def build(*a, **k):
+        alive_at_build.append([r() is not None for r in markets])
+        m = real(*a, **k)
+        markets.append(weakref.ref(m))
+        return m
+
+    monkeypatch.setattr(R, "build", build)
+    R.run(sim.load([*SMALL, "engine.agents_max=0", "strategy=win_back", "output.report=false"]), tmp_path,
+          progress=False)
+    assert alive_at_build == [[], [False]]  # the control was built first, and gone when the treated one was
