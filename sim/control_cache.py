@@ -19,8 +19,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
+from typing import Any
 
 from .outputs import atomic_write_parquet, atomic_write_text
 
@@ -66,11 +65,13 @@ def cache_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     return Path(d) if d else None
 
 
-def _read(entry: Path) -> tuple[dict, pd.DataFrame] | None:
+def _read(entry: Path) -> tuple[dict, Any] | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     try:
         summ = json.loads((entry / _DONE).read_text())
-        ts = pd.read_parquet(entry / _TS)
-    except (OSError, ValueError):
+        ts = pq.read_table(entry / _TS)
+    except (OSError, ValueError, pa.ArrowException):
         return None
     return summ, ts
 
@@ -100,9 +101,13 @@ class _Lock:
         self.f.close()  # closing releases the lock
 
 
-def shared_control(cfg, compute: Callable[[], tuple[dict, pd.DataFrame]],
-                   directory: str | os.PathLike | None = None) -> tuple[dict, pd.DataFrame]:
-    """The control's (summary, time series): from the cache when there, else computed (and cached)."""
+def shared_control(cfg, compute: Callable[[], tuple[dict, Any]],
+                   directory: str | os.PathLike | None = None) -> tuple[dict, Any]:
+    """The control's (summary, time series): from the cache when there, else computed (and cached).
+
+    ``compute`` returns the summary and the time series as an Arrow table (``sim.metrics.timeseries_table``)
+    or a DataFrame; a cached time series is read back as an Arrow table.
+    """
     root = cache_dir(directory)
     if root is None:
         return compute()

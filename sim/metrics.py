@@ -1,21 +1,60 @@
-"""Measurements: the Mesa DataCollector's reporters, tidy tables and the run summary."""
+"""Measurements: the market's collector of reported figures, the output tables and the run summary.
+
+Every table of a run is built here once, as numpy columns or Arrow arrays straight from the
+customer state (dictionary arrays from integer codes, dates from integer arithmetic), and written
+by :func:`sim.outputs.write_outputs` without pandas; the transaction log is produced sorted, in
+record batches of at most :data:`TX_ROW_GROUP` rows, so it is never assembled in one piece. The
+DataFrame functions (:func:`timeseries`, :func:`customers`, :func:`transactions`, :func:`flows`,
+:func:`cohort_retention`) are the same tables for notebooks and import pandas when called.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 
-import mesa
 import numpy as np
-import pandas as pd
 
 from .state import ACQUISITION_CAUSES
 
 QUADRANTS = ("no loyalty", "latent loyalty", "spurious loyalty", "true loyalty")
 MONEY = ("revenue", "margin", "service_cost", "contact_cost", "offer_cost", "other_spend", "fixed_cost")
 MARKETING = ("contact_cost", "offer_cost", "other_spend")
+#: rows per Parquet row group of the transaction log (pyarrow's default maximum, as before streaming)
+TX_ROW_GROUP = 1 << 20
+_NS_PER_DAY = 86_400 * 10**9
+_US_PER_DAY = 86_400 * 10**6
+
+
+class Collector:
+    """The market's reported figures: one value per reporter at every report.
+
+    A small stand-in for ``mesa.DataCollector``'s model reporters with the same interface
+    (``model_reporters``, ``model_vars``, :meth:`collect`, :meth:`get_model_vars_dataframe`), so a
+    run needs neither Mesa's data collection nor pandas. Reporters are callables of the model
+    that return a Python number.
+    """
+
+    def __init__(self, model_reporters: dict[str, Callable]):
+        self.model_reporters = dict(model_reporters)
+        self.model_vars: dict[str, list] = {name: [] for name in self.model_reporters}
+
+    def collect(self, model) -> None:
+        """Take one value from every reporter."""
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every reporter's values as a numpy array (int64 or float64, as pandas would infer them)."""
+        return {name: np.asarray(v) if v else np.zeros(0) for name, v in self.model_vars.items()}
+
+    def get_model_vars_dataframe(self):
+        """The reported values as a pandas DataFrame, one row per report (imports pandas)."""
+        import pandas as pd
+        return pd.DataFrame(self.model_vars)
 
 
 def cumulative_money(model_vars) -> dict[str, np.ndarray]:
-    """Cumulative marketing spend and profit (currency) from the DataCollector's cent columns,
+    """Cumulative marketing spend and profit (currency) from the collector's cent columns,
     the same definitions as the books (``sim.books.Books.profit``)."""
     col = lambda k: np.asarray(model_vars[f"cum_{k}_cents"], dtype=float)  # noqa: E731
     marketing = sum(col(k) for k in MARKETING)
@@ -23,8 +62,8 @@ def cumulative_money(model_vars) -> dict[str, np.ndarray]:
     return {"marketing_spend": marketing / 100.0, "profit": profit / 100.0}
 
 
-def make_datacollector(market) -> mesa.DataCollector:
-    """The market's Mesa DataCollector: stage stock, cumulative money (cents), flows, quadrant counts
+def make_datacollector(market) -> Collector:
+    """The market's collector: stage stock, cumulative money (cents), flows, quadrant counts
     and per-strategy spend at every report (read as a table by :func:`timeseries`)."""
     rep = {"t": lambda m: float(m.env.now)}
     for k, name in enumerate(market.stage_names):
@@ -55,7 +94,7 @@ def make_datacollector(market) -> mesa.DataCollector:
         rep[f"cum_firm_revenue_{f.slug}_cents"] = (lambda ff: lambda m: int(ff.books.totals["revenue"]))(f)
         if market.world.wallet.on:
             rep[f"wallet_share_{f.slug}"] = (lambda k: lambda m: float(wallet_shares(m)[k]))(f.index)
-    return mesa.DataCollector(model_reporters=rep)
+    return Collector(rep)
 
 
 def wallet_shares(market) -> np.ndarray:
@@ -77,82 +116,177 @@ def market_shares(market) -> dict[str, float]:
     return {k: (v / total if total else float("nan")) for k, v in rev.items()}
 
 
-def timeseries(market) -> pd.DataFrame:
-    """One row per report time: stock, per-period flows and money (currency), cumulative too.
-
-    The table of ``timeseries.parquet``; its columns are described in ``sim.schema.FILES``.
-    """
-    df = market.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    df["date"] = pd.Timestamp(market.cfg.market.start_date) + pd.to_timedelta(df["t"], unit="D")
-    for k in MONEY:
-        c = df.pop(f"cum_{k}_cents")
-        df[f"cum_{k}"] = c / 100.0
-        df[k] = c.diff().fillna(c) / 100.0
-    df["marketing_spend"] = sum(df[k] for k in MARKETING)
-    df["profit"] = df["margin"] - df["service_cost"] - df["marketing_spend"] - df["fixed_cost"]
-    df["cum_profit"] = df["profit"].cumsum()
-    df["defections"] = df["cum_defections"].diff().fillna(df["cum_defections"]).astype(int)
-    df["acquisitions"] = df["cum_acquisitions"].diff().fillna(df["cum_acquisitions"]).astype(int)
-    span = df["t"].diff().fillna(0.0)
-    prev_active = df["customers_focal"].shift(1)
-    df["churn_rate"] = np.where((span > 0) & (prev_active > 0), df["defections"] / prev_active, 0.0)
-    for col in list(df.columns):
-        if col.startswith("spend_") and col.endswith("_cents"):
-            df[col[:-6]] = df.pop(col) / 100.0
-    firm_cols = [c for c in df.columns if c.startswith("cum_firm_revenue_")]
-    for c in firm_cols:
-        cum = df.pop(c)
-        df["firm_revenue_" + c[len("cum_firm_revenue_"):-len("_cents")]] = cum.diff().fillna(cum) / 100.0
-    per = [c for c in df.columns if c.startswith("firm_revenue_")]
-    total = df[per].sum(axis=1).replace(0.0, np.nan)
-    for c in per:  # market share of the period's purchases (value)
-        df["market_share_" + c[len("firm_revenue_"):]] = df[c] / total
-    front = ["t", "date"]
-    return df[front + [c for c in df.columns if c not in front]]
-
-
-def flows(market) -> pd.DataFrame:
-    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count (``flows.parquet``)."""
-    rows = []
-    prev = np.zeros((market.n_stages, market.n_stages), dtype=np.int64)
-    for t, cum in market._flow_rows:
-        d = cum - prev
-        prev = cum
-        for i, j in zip(*np.nonzero(d), strict=True):
-            rows.append((t, market.stage_names[i], market.stage_names[j], int(d[i, j])))
-    return pd.DataFrame(rows, columns=["t", "from_stage", "to_stage", "count"])
-
-
-def _categorical(codes: np.ndarray, categories) -> pd.Categorical:
-    """A categorical straight from integer codes (no strings built for a million rows)."""
-    return pd.Categorical.from_codes(codes, categories=list(categories))
+# ---------------------------------------------------------------------------------------- dates
+def _origin(start: str, unit: str) -> np.datetime64:
+    """Midnight of the run's start date (``market.start_date``, ISO format) as datetime64."""
+    return np.datetime64(dt.date.fromisoformat(start).isoformat(), unit)
 
 
 def days_to_datetime(start: str, t: np.ndarray) -> np.ndarray:
-    """``start + t`` days as datetime64[ns], vectorised; the very same nanoseconds as
-    ``pd.Timestamp(start) + pd.to_timedelta(t, unit="D")`` (whole days plus the fraction rounded
-    to 13 decimals, as pandas does), without pandas' per-element conversion."""
+    """``start + t`` days as datetime64[ns] (NaN gives NaT), by integer arithmetic: whole days plus
+    the fraction rounded to 13 decimals, the very nanoseconds of pandas'
+    ``pd.Timestamp(start) + pd.to_timedelta(t, unit="D")`` for fractional days."""
     t = np.asarray(t, float)
-    origin = np.datetime64(pd.Timestamp(start).as_unit("ns").value, "ns")
-    if t.size == 0 or not np.isfinite(t).all() or (t < 0).any():
-        return (pd.Timestamp(start) + pd.to_timedelta(t, unit="D")).values
-    whole = t.astype(np.int64)
-    ns = whole * np.int64(86_400 * 10**9) + (np.round(t - whole, 13) * (86_400 * 10**9)).astype(np.int64)
-    return origin + ns.astype("timedelta64[ns]")
+    nan = np.isnan(t)
+    if np.isinf(t).any():
+        raise ValueError("days_to_datetime: infinite time")
+    t0 = np.where(nan, 0.0, t)
+    whole = t0.astype(np.int64)
+    ns = whole * np.int64(_NS_PER_DAY) + (np.round(t0 - whole, 13) * _NS_PER_DAY).astype(np.int64)
+    out = _origin(start, "ns") + ns.astype("timedelta64[ns]")
+    out[nan] = np.datetime64("NaT")
+    return out
 
 
-def customers(market) -> pd.DataFrame:
-    """One row per person in the market at the end of the run (``customers.parquet``): stage, firm,
-    acquisition and churn times, latent traits, loyalty quadrant, counts, money (currency), CLV and
-    each strategy's treated/holdout flags. Columns: ``sim.schema.FILES["customers.parquet"]``. The
-    table is built column by column, categoricals from codes."""
+def report_dates(start: str, t: np.ndarray) -> np.ndarray:
+    """The dates of report times ``t`` (days): datetime64[us] when every time is a whole day, else
+    datetime64[ns] (:func:`days_to_datetime`); the unit pandas gives ``pd.Timestamp(start) +
+    pd.to_timedelta(t, unit="D")``, so ``timeseries.parquet`` keeps its column type."""
+    t = np.asarray(t, float)
+    nan = np.isnan(t)
+    whole = np.where(nan, 0.0, t)
+    if not (whole == np.trunc(whole)).all():
+        return days_to_datetime(start, t)
+    out = _origin(start, "us") + (whole.astype(np.int64) * np.int64(_US_PER_DAY)).astype("timedelta64[us]")
+    out[nan] = np.datetime64("NaT")
+    return out
+
+
+# ---------------------------------------------------------------------------------------- tables
+def arrow_table(cols: dict):
+    """An Arrow table from numpy columns (or Arrow arrays), NaN and NaT stored as nulls as pandas'
+    ``to_parquet`` stores them."""
+    import pyarrow as pa
+    return pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True)
+                     for k, v in cols.items()})
+
+
+def _dictionary(codes: np.ndarray, categories):
+    """A dictionary (categorical) array straight from integer codes; -1 is missing. The index type
+    is the smallest that holds the categories (int8 for up to 127), as pandas picks it."""
+    import pyarrow as pa
+    k = len(categories)
+    itype = np.int8 if k < 2**7 else np.int16 if k < 2**15 else np.int32
+    codes = np.asarray(codes)
+    if codes.size and (codes.min() < -1 or codes.max() >= k):
+        raise ValueError(f"codes outside [-1, {k}) for categories {list(categories)[:5]}...")
+    idx = codes.astype(itype, copy=False)
+    missing = idx < 0
+    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=missing if missing.any() else None),
+                                          pa.array(list(categories), pa.string()))
+
+
+def timeseries_columns(market) -> dict[str, np.ndarray]:
+    """The columns of ``timeseries.parquet`` as numpy arrays: one row per report time with stock,
+    per-period flows and money (currency), cumulative too. Column order and values are those of
+    :func:`timeseries`."""
+    df = dict(market.datacollector.arrays())
+    t = df["t"].astype(float)
+    df["date"] = report_dates(market.cfg.market.start_date, t)
+    n = t.size
+
+    def per_period(c: np.ndarray) -> np.ndarray:  # the first report's value, then the differences
+        out = np.empty(n, dtype=float)
+        if n:
+            out[0] = c[0]
+            out[1:] = c[1:] - c[:-1]
+        return out
+
+    for k in MONEY:
+        c = df.pop(f"cum_{k}_cents")
+        df[f"cum_{k}"] = c / 100.0
+        df[k] = per_period(c) / 100.0
+    df["marketing_spend"] = df[MARKETING[0]] + df[MARKETING[1]] + df[MARKETING[2]]
+    df["profit"] = df["margin"] - df["service_cost"] - df["marketing_spend"] - df["fixed_cost"]
+    df["cum_profit"] = np.cumsum(df["profit"])
+    df["defections"] = per_period(df["cum_defections"]).astype(np.int64)
+    df["acquisitions"] = per_period(df["cum_acquisitions"]).astype(np.int64)
+    span = np.zeros(n)
+    span[1:] = t[1:] - t[:-1]
+    prev_active = np.full(n, np.nan)
+    prev_active[1:] = df["customers_focal"][:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["churn_rate"] = np.where((span > 0) & (prev_active > 0), df["defections"] / prev_active, 0.0)
+    for col in list(df):
+        if col.startswith("spend_") and col.endswith("_cents"):
+            df[col[:-6]] = df.pop(col) / 100.0
+    for c in [c for c in df if c.startswith("cum_firm_revenue_")]:
+        df["firm_revenue_" + c[len("cum_firm_revenue_"):-len("_cents")]] = per_period(df.pop(c)) / 100.0
+    per = [c for c in df if c.startswith("firm_revenue_")]
+    if per:  # market share of the period's purchases (value); a period without purchases has none
+        total = np.add.reduce(np.stack([np.nan_to_num(df[c], nan=0.0) for c in per]), axis=0)
+        total[total == 0.0] = np.nan
+        for c in per:
+            df["market_share_" + c[len("firm_revenue_"):]] = df[c] / total
+    front = ["t", "date"]
+    return {c: df[c] for c in front + [c for c in df if c not in front]}
+
+
+def timeseries_table(market):
+    """``timeseries.parquet`` as an Arrow table (see :func:`timeseries_columns`)."""
+    return arrow_table(timeseries_columns(market))
+
+
+def timeseries(market):
+    """One row per report time: stock, per-period flows and money (currency), cumulative too, as a
+    pandas DataFrame (imports pandas).
+
+    The table of ``timeseries.parquet``; its columns are described in ``sim.schema.FILES``.
+    """
+    import pandas as pd
+    return pd.DataFrame(timeseries_columns(market))
+
+
+def _flow_moves(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(report time, from stage, to stage, count) of every non-zero ladder flow between reports,
+    in report order and then stage order."""
+    rows = market._flow_rows
+    if not rows:
+        z = np.zeros(0, np.int64)
+        return np.zeros(0), z, z, z
+    cum = np.stack([c for _, c in rows]).astype(np.int64, copy=False)
+    d = np.diff(cum, axis=0, prepend=np.zeros((1, *cum.shape[1:]), np.int64))
+    r, i, j = np.nonzero(d)
+    times = np.array([t for t, _ in rows], dtype=float)
+    return times[r], i, j, d[r, i, j]
+
+
+def flows_columns(market) -> dict[str, np.ndarray]:
+    """Tidy ladder flows as numpy columns: one row per (period end, from, to) with a non-zero count;
+    stage names as object arrays of str."""
+    t, i, j, count = _flow_moves(market)
+    names = np.array(list(market.stage_names), dtype=object)
+    return {"t": t, "from_stage": names[i], "to_stage": names[j], "count": count}
+
+
+def flows_table(market):
+    """``flows.parquet`` as an Arrow table (stage names as large strings, as pandas writes them)."""
+    import pyarrow as pa
+    t, i, j, count = _flow_moves(market)
+    names = pa.array(list(market.stage_names), pa.large_string())
+    return pa.table({"t": pa.array(t), "from_stage": names.take(pa.array(i)),
+                     "to_stage": names.take(pa.array(j)), "count": pa.array(count)})
+
+
+def flows(market):
+    """Tidy ladder flows: one row per (period end, from, to) with a non-zero count (``flows.parquet``),
+    as a pandas DataFrame (imports pandas)."""
+    return flows_table(market).to_pandas()
+
+
+def customers_table(market):
+    """One row per person in the market at the end of the run (``customers.parquet``) as an Arrow
+    table: stage, firm, acquisition and churn times, latent traits, loyalty quadrant, counts, money
+    (currency), CLV and each strategy's treated/holdout flags. Columns:
+    ``sim.schema.FILES["customers.parquet"]``. Built column by column from the state arrays
+    (numeric columns without a copy where the type already fits), categoricals from codes."""
     s, m = market.s, market
     cols = {
-        "customer_id": np.arange(m.n),
-        "stage": _categorical(s.stage, m.stage_names),
-        "firm": s.firm.astype(int),
-        "channel_preference": _categorical(s.channel, m.channel_names),
-        "acquired_via": _categorical(s.acquired_via, ACQUISITION_CAUSES),
+        "customer_id": np.arange(m.n, dtype=np.int64),
+        "stage": _dictionary(s.stage, m.stage_names),
+        "firm": s.firm.astype(np.int64),
+        "channel_preference": _dictionary(s.channel, m.channel_names),
+        "acquired_via": _dictionary(s.acquired_via, ACQUISITION_CAUSES),
         "acquired_at": s.acquired_at,
         "first_churn_at": s.first_churn_at,
         "churned_at": s.churned_at,
@@ -163,7 +297,7 @@ def customers(market) -> pd.DataFrame:
         "trust": s.trust,
         "attitude": s.attitude,
         "patronage": m.current_patronage(),
-        "loyalty_quadrant": _categorical(m.loyalty_quadrant(), QUADRANTS),
+        "loyalty_quadrant": _dictionary(m.loyalty_quadrant(), QUADRANTS),
         "switching_cost": s.switching_cost,
         "n_purchases": s.n_purchases,
         "n_contacts": s.n_contacts,
@@ -180,20 +314,117 @@ def customers(market) -> pd.DataFrame:
         bit = np.uint64(1) << np.uint64(st.index)
         cols[f"treated_{st.name}"] = (s.treated & bit) != 0
         cols[f"holdout_{st.name}"] = (s.held_out & bit) != 0
-    return pd.DataFrame(cols, copy=False)
+    return arrow_table(cols)
 
 
-def transactions(market) -> pd.DataFrame:
-    """The purchase log (``transactions.parquet``): customer, time in days and as a date, amount
-    (currency), channel; sorted by time. It has the columns CLV libraries expect."""
-    cid, t, cents, ch = market.transactions()
-    return pd.DataFrame({
-        "customer_id": cid,
-        "timestamp": t,
-        "date": days_to_datetime(market.cfg.market.start_date, t),
-        "amount": cents / 100.0,
-        "channel": _categorical(ch, market.channel_names),
-    }, copy=False)
+def customers(market):
+    """``customers.parquet`` as a pandas DataFrame (imports pandas); see :func:`customers_table`."""
+    return customers_table(market).to_pandas()
+
+
+def _transaction_chunks(market) -> list[tuple[np.ndarray, ...]]:
+    """The purchase log as logged: (customer rows, times, cents, channel codes) per booking, in
+    booking order (the books keep it so; the whole log, assembled, if they do not)."""
+    chunks = getattr(market.books, "_txn", None)
+    if not isinstance(chunks, list) or not all(isinstance(c, tuple) and len(c) == 4 for c in chunks):
+        chunks = [tuple(market.transactions())]
+    return chunks
+
+
+def _time_customer_order(t: np.ndarray, cid: np.ndarray) -> np.ndarray:
+    """``np.lexsort((cid, t))`` (by time, then customer, stable), with one sort by time and a second
+    sort only over the rows whose time is shared (few, as times are continuous)."""
+    if np.isnan(t).any():
+        return np.lexsort((cid, t))
+    order = np.argsort(t, kind="stable")
+    ts = t[order]
+    tie = ts[1:] == ts[:-1]
+    if tie.any():
+        pos = np.flatnonzero(np.concatenate(([False], tie)) | np.concatenate((tie, [False])))
+        sub = order[pos]  # runs of equal times, each in original order: order them by customer within
+        order[pos] = sub[np.lexsort((cid[sub], ts[pos]))]
+    return order
+
+
+def _sorted_runs(chunks, min_rows: int) -> Iterator[tuple[np.ndarray, ...]]:
+    """The log sorted by (time, customer) as ``Books.transactions`` sorts it, in consecutive pieces
+    of at least ``min_rows`` rows. A piece ends only where every earlier time is below every later
+    one (the windows are processed in order, so almost everywhere), and is sorted on its own: the
+    pieces in order are the very rows, in the very order, of sorting the whole log."""
+    sizes = np.array([c[1].size for c in chunks], dtype=np.int64)
+    lo = np.array([c[1].min() if c[1].size else np.inf for c in chunks])
+    hi = np.array([c[1].max() if c[1].size else -np.inf for c in chunks])
+    if np.isnan(lo).any() or np.isnan(hi).any():  # NaN sorts last: no safe cut
+        cut = np.zeros(len(chunks), bool)
+    else:
+        cut = np.maximum.accumulate(hi)[:-1] < np.minimum.accumulate(lo[::-1])[::-1][1:]
+        cut = np.append(cut, True)
+    start, rows = 0, 0
+    for k, size in enumerate(sizes):
+        rows += int(size)
+        if (rows >= min_rows and cut[k]) or k == len(chunks) - 1:
+            if rows:
+                part = [np.concatenate([c[i] for c in chunks[start:k + 1]]) for i in range(4)]
+                order = _time_customer_order(part[1], part[0])
+                yield tuple(p[order] for p in part)
+            start, rows = k + 1, 0
+
+
+def transactions_schema(market):
+    """The Arrow schema of ``transactions.parquet``."""
+    import pyarrow as pa
+    k = len(market.channel_names)
+    itype = pa.int8() if k < 2**7 else pa.int16() if k < 2**15 else pa.int32()
+    return pa.schema([("customer_id", pa.int64()), ("timestamp", pa.float64()), ("date", pa.timestamp("ns")),
+                      ("amount", pa.float64()), ("channel", pa.dictionary(itype, pa.string()))])
+
+
+def transaction_batches(market, rows: int = TX_ROW_GROUP) -> Iterator:
+    """The purchase log (``transactions.parquet``) sorted by time, as Arrow record batches of
+    exactly ``rows`` rows (the last one fewer): customer, time in days and as a date, amount
+    (currency), channel. Each batch is sorted and built when asked for, so the log is never
+    assembled, sorted or converted in one piece."""
+    import pyarrow as pa
+    schema = transactions_schema(market)
+    start, names = market.cfg.market.start_date, market.channel_names
+
+    def batch(cid, t, cents, ch):
+        return pa.RecordBatch.from_arrays([
+            pa.array(cid.astype(np.int64, copy=False)), pa.array(t.astype(float, copy=False), from_pandas=True),
+            pa.array(days_to_datetime(start, t), from_pandas=True), pa.array(cents / 100.0, from_pandas=True),
+            _dictionary(ch, names)], schema=schema)
+
+    pending: list[tuple[np.ndarray, ...]] = []
+    held = 0
+    for part in _sorted_runs(_transaction_chunks(market), max(1, rows // 4)):
+        pending.append(part)
+        held += part[0].size
+        if held < rows:
+            continue
+        cols = [np.concatenate([p[i] for p in pending]) for i in range(4)] if len(pending) > 1 else list(part)
+        pending = []
+        n_full = held // rows
+        for b in range(n_full):
+            yield batch(*(c[b * rows:(b + 1) * rows] for c in cols))
+        held -= n_full * rows
+        if held:
+            pending = [tuple(c[n_full * rows:] for c in cols)]
+    if held:
+        cols = [np.concatenate([p[i] for p in pending]) for i in range(4)]
+        yield batch(*cols)
+
+
+def transactions_table(market):
+    """The whole purchase log as one Arrow table (see :func:`transaction_batches`)."""
+    import pyarrow as pa
+    return pa.Table.from_batches(list(transaction_batches(market)), schema=transactions_schema(market))
+
+
+def transactions(market):
+    """The purchase log (``transactions.parquet``) as a pandas DataFrame (imports pandas):
+    customer, time in days and as a date, amount (currency), channel; sorted by time. It has the
+    columns CLV libraries expect."""
+    return transactions_table(market).to_pandas()
 
 
 def customer_profit(market) -> np.ndarray:
@@ -211,26 +442,36 @@ def top_share(values: np.ndarray, share: float = 0.2) -> float:
     return float(v[:k].sum() / v.sum())
 
 
-def cohort_retention(market, period_days: float = 30.0) -> pd.DataFrame:
-    """Share of each acquisition cohort (acquired during the run) not yet churned, by age."""
+def cohort_columns(market, period_days: float = 30.0) -> dict[str, np.ndarray]:
+    """Share of each acquisition cohort (acquired during the run) not yet churned, by age, as numpy
+    columns ``cohort``, ``age_days``, ``retained``, ``cohort_size``."""
     s = market.s
     acq = s.acquired_at
     rows = np.flatnonzero(~np.isnan(acq) & (acq >= 0))
     out = []
-    if rows.size == 0:
-        return pd.DataFrame(columns=["cohort", "age_days", "retained", "cohort_size"])
-    cohort = np.floor(acq[rows] / period_days).astype(int)
-    churn = np.where(np.isnan(s.first_churn_at[rows]), np.inf, s.first_churn_at[rows])
-    for c in np.unique(cohort):
-        r = cohort == c
-        a, ch = acq[rows][r], churn[r]
-        start = c * period_days
-        age = 0.0
-        while start + period_days + age <= market.days + 1e-9:
-            alive = np.count_nonzero(ch > a + age)
-            out.append((int(c), age, alive / r.sum(), int(r.sum())))
-            age += period_days
-    return pd.DataFrame(out, columns=["cohort", "age_days", "retained", "cohort_size"])
+    if rows.size:
+        cohort = np.floor(acq[rows] / period_days).astype(int)
+        churn = np.where(np.isnan(s.first_churn_at[rows]), np.inf, s.first_churn_at[rows])
+        for c in np.unique(cohort):
+            r = cohort == c
+            a, ch = acq[rows][r], churn[r]
+            start = c * period_days
+            age = 0.0
+            while start + period_days + age <= market.days + 1e-9:
+                alive = np.count_nonzero(ch > a + age)
+                out.append((int(c), age, alive / r.sum(), int(r.sum())))
+                age += period_days
+    return {"cohort": np.array([o[0] for o in out], dtype=np.int64),
+            "age_days": np.array([o[1] for o in out], dtype=float),
+            "retained": np.array([o[2] for o in out], dtype=float),
+            "cohort_size": np.array([o[3] for o in out], dtype=np.int64)}
+
+
+def cohort_retention(market, period_days: float = 30.0):
+    """Share of each acquisition cohort (acquired during the run) not yet churned, by age, as a
+    pandas DataFrame (imports pandas); see :func:`cohort_columns`."""
+    import pandas as pd
+    return pd.DataFrame(cohort_columns(market, period_days))
 
 
 def churn_rate_annual(market) -> float:

@@ -15,9 +15,8 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-
-import pandas as pd
 
 from . import metrics
 
@@ -235,34 +234,73 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
-    """Write ``df`` to ``path`` as Parquet (without the index), atomically."""
-    _atomic(path, lambda tmp: df.to_parquet(tmp, index=False, engine="pyarrow"))
+def atomic_write_parquet(path: Path, data) -> None:
+    """Write ``data`` to ``path`` as Parquet, atomically: an Arrow table as it is (pyarrow's
+    defaults), a pandas DataFrame without its index (through pandas, with its metadata)."""
+    if hasattr(data, "to_parquet"):  # a pandas DataFrame (collect, calibrate)
+        _atomic(path, lambda tmp: data.to_parquet(tmp, index=False, engine="pyarrow"))
+        return
+    import pyarrow.parquet as pq
+    _atomic(path, lambda tmp: pq.write_table(data, tmp))
 
 
-def write_outputs(market, out: Path, summary: dict, control_ts: pd.DataFrame | None = None) -> dict[str, Path]:
-    """Write a run's tables and report under ``out`` as the output config asks; return each file's path by name."""
+def atomic_write_parquet_batches(path: Path, schema, batches: Iterable) -> int:
+    """Stream record ``batches`` (each at most 1,048,576 rows: one row group each) to ``path`` as
+    Parquet, atomically: they go to a temporary file, renamed into place once the last is written,
+    so a crash midway leaves nothing under the final name. Returns the rows written."""
+    import pyarrow.parquet as pq
+    rows = 0
+
+    def write(tmp):
+        nonlocal rows
+        with pq.ParquetWriter(tmp, schema) as w:
+            for b in batches:
+                w.write_batch(b)
+                rows += b.num_rows
+    _atomic(path, write)
+    return rows
+
+
+def _columns(table) -> dict:
+    """A table's columns as numpy arrays (nulls as NaN / NaT), for the report's charts."""
+    if hasattr(table, "to_parquet"):  # a pandas DataFrame
+        return {c: table[c].to_numpy() for c in table.columns}
+    return {c: table.column(c).to_numpy(zero_copy_only=False) for c in table.column_names}
+
+
+def write_outputs(market, out: Path, summary: dict, control_ts=None) -> dict[str, Path]:
+    """Write a run's tables and report under ``out`` as the output config asks; return each file's path by name.
+
+    ``control_ts`` is the paired control's time series (an Arrow table, or a DataFrame). Nothing
+    here needs pandas: the tables are built as Arrow arrays (:mod:`sim.metrics`) and written with
+    pyarrow, the transaction log streamed in row groups.
+    """
     cfg = market.cfg.output
     files = {}
-    ts = metrics.timeseries(market)
+    ts = metrics.timeseries_columns(market)
     files["timeseries"] = out / "timeseries.parquet"
-    atomic_write_parquet(files["timeseries"], ts)
-    fl = metrics.flows(market)
+    atomic_write_parquet(files["timeseries"], metrics.arrow_table(ts))
+    fl = metrics.flows_table(market)
     files["flows"] = out / "flows.parquet"
     atomic_write_parquet(files["flows"], fl)
-    # the two big tables are built one at a time and dropped once written (peak memory)
+    # the two big tables: the customers table is built once and dropped when written; the
+    # transaction log is sorted, converted and written a row group at a time (peak memory)
     if cfg.customers:
         files["customers"] = out / "customers.parquet"
-        atomic_write_parquet(files["customers"], metrics.customers(market))
+        atomic_write_parquet(files["customers"], metrics.customers_table(market))
     if cfg.transactions:
         files["transactions"] = out / "transactions.parquet"
-        atomic_write_parquet(files["transactions"], metrics.transactions(market))
+        atomic_write_parquet_batches(files["transactions"], metrics.transactions_schema(market),
+                                     metrics.transaction_batches(market))
     if control_ts is not None:
         files["control_timeseries"] = out / "control_timeseries.parquet"
+        if not hasattr(control_ts, "to_parquet"):  # an Arrow table (a cached one carries its file's metadata)
+            control_ts = control_ts.replace_schema_metadata(None)
         atomic_write_parquet(files["control_timeseries"], control_ts)
     if cfg.report:
         from .report import build_report
         files["report"] = out / "report.html"
-        html = build_report(market, ts, fl, metrics.cohort_retention(market), summary, control_ts=control_ts)
+        html = build_report(market, ts, _columns(fl), metrics.cohort_columns(market), summary,
+                            control_ts=None if control_ts is None else _columns(control_ts))
         atomic_write_text(files["report"], html)
     return files

@@ -1,10 +1,15 @@
-"""Self-contained plotly HTML report of one run."""
+"""Self-contained plotly HTML report of one run.
+
+The charts read their tables as mappings of column name to array: the numpy columns of
+:mod:`sim.metrics` (``timeseries_columns``, ``flows_columns``, ``cohort_columns``) in a run,
+which needs no pandas, or pandas DataFrames.
+"""
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from . import units
@@ -58,69 +63,84 @@ def _fig_html(fig: go.Figure, div_id: str, first: bool) -> str:
                        config={"displaylogo": False})
 
 
-def stage_figure(market, ts: pd.DataFrame, labels: list[str]) -> go.Figure:
+def _col(table: Mapping, name: str) -> np.ndarray:
+    """One column of a table (a mapping of numpy columns, or a DataFrame) as a numpy array."""
+    return np.asarray(table[name])
+
+
+def stage_figure(market, ts: Mapping, labels: list[str]) -> go.Figure:
     """Stacked area chart of how many customers are on each ladder stage over time."""
     fig = go.Figure()
     colours = stage_colours(market.cfg.ladder)
     for k, name in enumerate(market.stage_names):
-        fig.add_trace(go.Scatter(x=ts["date"], y=ts[f"stage_{name}"], name=labels[k], stackgroup="one",
+        fig.add_trace(go.Scatter(x=_col(ts, "date"), y=_col(ts, f"stage_{name}"), name=labels[k], stackgroup="one",
                                  line=dict(width=0.5, color=colours[k])))
     fig.update_layout(title="Customers by ladder stage", yaxis_title="customers")
     return fig
 
 
-def flow_figure(market, flows: pd.DataFrame, labels: list[str]) -> go.Figure:
-    """Sankey diagram of the ladder moves between stages over the whole run."""
-    agg = flows.groupby(["from_stage", "to_stage"], observed=True)["count"].sum().reset_index()
+def flow_figure(market, flows: Mapping, labels: list[str]) -> go.Figure:
+    """Sankey diagram of the ladder moves between stages over the whole run (one link per pair of
+    stages, in order of the stages' names)."""
+    agg: dict[tuple[str, str], int] = {}
+    for a, b, n in zip(_col(flows, "from_stage").tolist(), _col(flows, "to_stage").tolist(),
+                       _col(flows, "count").tolist(), strict=True):
+        agg[(a, b)] = agg.get((a, b), 0) + int(n)
+    pairs = sorted(agg)
     idx = {n: i for i, n in enumerate(market.stage_names)}
     fig = go.Figure(go.Sankey(
         node=dict(label=labels, color=stage_colours(market.cfg.ladder), pad=18),
-        link=dict(source=[idx[a] for a in agg["from_stage"]], target=[idx[b] for b in agg["to_stage"]],
-                  value=agg["count"].tolist())))
+        link=dict(source=[idx[a] for a, _ in pairs], target=[idx[b] for _, b in pairs],
+                  value=[agg[p] for p in pairs])))
     fig.update_layout(title="Ladder flows over the run (moves between stages)")
     return fig
 
 
-def cohort_figure(cohorts: pd.DataFrame) -> go.Figure:
+def cohort_figure(cohorts: Mapping) -> go.Figure:
     """Retention curves of the monthly acquisition cohorts (of at least 5 customers) and their size-weighted mean."""
     fig = go.Figure()
-    if len(cohorts):
-        for c, g in cohorts.groupby("cohort"):
-            if g["cohort_size"].iloc[0] < 5:
+    cohort, age = _col(cohorts, "cohort"), _col(cohorts, "age_days")
+    retained, size = _col(cohorts, "retained"), _col(cohorts, "cohort_size")
+    if len(cohort):
+        for c in np.unique(cohort):
+            g = cohort == c
+            if size[g][0] < 5:
                 continue
-            fig.add_trace(go.Scatter(x=g["age_days"], y=g["retained"], mode="lines",
-                                     name=f"month {c} (n={g['cohort_size'].iloc[0]})", line=dict(width=1)))
-        mean = cohorts.groupby("age_days").apply(
-            lambda g: np.average(g["retained"], weights=g["cohort_size"]), include_groups=False)
-        fig.add_trace(go.Scatter(x=mean.index, y=mean.values, name="all cohorts", line=dict(width=4, color="black")))
+            fig.add_trace(go.Scatter(x=age[g], y=retained[g], mode="lines",
+                                     name=f"month {c} (n={size[g][0]})", line=dict(width=1)))
+        ages = np.unique(age)
+        mean = np.array([np.average(retained[age == a], weights=size[age == a]) for a in ages])
+        fig.add_trace(go.Scatter(x=ages, y=mean, name="all cohorts", line=dict(width=4, color="black")))
     fig.update_layout(title="Cohort retention (customers acquired during the run, by month)",
                       xaxis_title="days since acquisition", yaxis_title="share not yet churned", yaxis_range=[0, 1.02])
     return fig
 
 
-def money_figure(ts: pd.DataFrame, control_ts: pd.DataFrame | None) -> go.Figure:
+def money_figure(ts: Mapping, control_ts: Mapping | None) -> go.Figure:
     """Revenue and costs per period as bars, with cumulative profit against the no-action control's if given."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=ts["date"], y=ts["revenue"], name="revenue", marker_color="#6baed6"))
-    fig.add_trace(go.Bar(x=ts["date"], y=-(ts["service_cost"]), name="service cost", marker_color="#fdae6b"))
-    fig.add_trace(go.Bar(x=ts["date"], y=-(ts["marketing_spend"]), name="marketing spend", marker_color="#e6550d"))
-    fig.add_trace(go.Scatter(x=ts["date"], y=ts["cum_profit"], name="cumulative profit", yaxis="y2",
+    date = _col(ts, "date")
+    fig.add_trace(go.Bar(x=date, y=_col(ts, "revenue"), name="revenue", marker_color="#6baed6"))
+    fig.add_trace(go.Bar(x=date, y=-_col(ts, "service_cost"), name="service cost", marker_color="#fdae6b"))
+    fig.add_trace(go.Bar(x=date, y=-_col(ts, "marketing_spend"), name="marketing spend", marker_color="#e6550d"))
+    fig.add_trace(go.Scatter(x=date, y=_col(ts, "cum_profit"), name="cumulative profit", yaxis="y2",
                              line=dict(color="black", width=3)))
     if control_ts is not None:
-        fig.add_trace(go.Scatter(x=control_ts["date"], y=control_ts["cum_profit"], yaxis="y2",
+        fig.add_trace(go.Scatter(x=_col(control_ts, "date"), y=_col(control_ts, "cum_profit"), yaxis="y2",
                                  name="cumulative profit, no-action control", line=dict(color="grey", dash="dash")))
     fig.update_layout(title="Revenue and costs per period; cumulative profit", barmode="relative",
                       yaxis_title="per period", yaxis2=dict(overlaying="y", side="right", title="cumulative"))
     return fig
 
 
-def quadrant_figure(ts: pd.DataFrame) -> go.Figure:
+def quadrant_figure(ts: Mapping) -> go.Figure:
     """Stacked area chart of current customers in each Dick & Basu loyalty quadrant over time."""
     fig = go.Figure()
     for col, colour in (("quadrant_true_loyalty", "#08519c"), ("quadrant_spurious_loyalty", "#fd8d3c"),
                         ("quadrant_latent_loyalty", "#74c476"), ("quadrant_no_loyalty", "#bdbdbd")):
-        fig.add_trace(go.Scatter(x=ts["date"], y=ts[col], name=col.removeprefix("quadrant_").replace("_", " "),
-                                 stackgroup="q", line=dict(width=0.5, color=colour)))
+        fig.add_trace(go.Scatter(x=_col(ts, "date"), y=_col(ts, col),
+                                 name=col.removeprefix("quadrant_").replace("_", " "), stackgroup="q",
+                                 line=dict(width=0.5, color=colour)))
     fig.update_layout(title="Dick & Basu loyalty quadrants of current customers (attitude × repeat patronage)",
                       yaxis_title="customers")
     return fig
@@ -129,22 +149,24 @@ def quadrant_figure(ts: pd.DataFrame) -> go.Figure:
 FIRM_COLOURS = ["#08519c", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
 
 
-def competition_figure(market, ts: pd.DataFrame) -> go.Figure:
+def competition_figure(market, ts: Mapping) -> go.Figure:
     """Market share of each period's purchases (value) and each firm's share of the focal firm's
     customers' wallets, over time."""
     from plotly.subplots import make_subplots
-    wallet = any(c.startswith("wallet_share_") for c in ts.columns)
+    wallet = any(c.startswith("wallet_share_") for c in ts.keys())
     fig = make_subplots(rows=1, cols=2 if wallet else 1, subplot_titles=(
         ["Market share (value of each period's purchases)"]
         + (["Share of wallet of the focal firm's customers"] if wallet else [])))
-    d = ts[ts["t"] > 0]
+    after = _col(ts, "t") > 0
+    date = _col(ts, "date")[after]
     for f in market.firms:
         colour = FIRM_COLOURS[f.index % len(FIRM_COLOURS)]
-        fig.add_trace(go.Scatter(x=d["date"], y=d[f"market_share_{f.slug}"], name=f.name, legendgroup=f.name,
-                                 line=dict(color=colour)), row=1, col=1)
+        fig.add_trace(go.Scatter(x=date, y=_col(ts, f"market_share_{f.slug}")[after], name=f.name,
+                                 legendgroup=f.name, line=dict(color=colour)), row=1, col=1)
         if wallet:
-            fig.add_trace(go.Scatter(x=d["date"], y=d[f"wallet_share_{f.slug}"], name=f.name, legendgroup=f.name,
-                                     showlegend=False, line=dict(color=colour, dash="dot")), row=1, col=2)
+            fig.add_trace(go.Scatter(x=date, y=_col(ts, f"wallet_share_{f.slug}")[after], name=f.name,
+                                     legendgroup=f.name, showlegend=False, line=dict(color=colour, dash="dot")),
+                          row=1, col=2)
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_layout(title="Competitive market")
     return fig
@@ -265,8 +287,9 @@ def build_report(market, ts, flows, cohorts, summary, control_ts=None) -> str:
     rows = None
     if market.cfg.profile is not None:
         from .profile import in_units
-        ts_m = market.datacollector.get_model_vars_dataframe()
-        rows = in_units(market.cfg.profile, summary, float(ts_m["customers_focal"].mean()) if len(ts_m) else 0.0)
+        focal = np.asarray(market.datacollector.model_vars["customers_focal"], dtype=np.int64)
+        mean_focal = float(focal.sum(dtype=np.float64) / focal.size) if focal.size else 0.0  # as pandas' mean
+        rows = in_units(market.cfg.profile, summary, mean_focal)
     return f"""<!DOCTYPE html>
 <html lang="{market.cfg.output.locale}" dir="{d}"><head><meta charset="utf-8">
 <title>Customer lifecycle simulation report</title>
