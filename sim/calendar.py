@@ -20,8 +20,9 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 class DueCalendar:
     """Customers filed by the window of their next event and by their exposure threshold."""
 
-    def __init__(self, dt: float, days: float):
+    def __init__(self, dt: float, days: float, n: int = 0):
         self.dt, self.days = float(dt), float(days)
+        self._mark = np.zeros(n, dtype=bool)    # scratch for de-duplicating large takes (n: rows in the market)
         self._buckets: dict[int, list[np.ndarray]] = {}
         self._keys: list[int] = []              # heap of bucket keys present
         self._h = np.zeros(0)                   # exposure thresholds, sorted, from _hpos on
@@ -44,11 +45,13 @@ class DueCalendar:
         if lo == hi:
             self._put(lo, rows.astype(np.int64, copy=True))
             return
+        if hi - lo < 65536:  # small keys: numpy's stable sort is a radix sort, linear in the rows
+            b = (b - lo).astype(np.uint16)
         order = np.argsort(b, kind="stable")
-        b, rows = b[order], rows[order]
-        keys, start = np.unique(b, return_index=True)
-        for k, a, z in zip(keys.tolist(), start.tolist(), [*start[1:].tolist(), b.size], strict=True):
-            self._put(k, rows[a:z].astype(np.int64, copy=True))
+        b, rows = b[order], rows.astype(np.int64)[order]
+        cut = (np.flatnonzero(b[1:] != b[:-1]) + 1).tolist()
+        for a, z in zip([0, *cut], [*cut, b.size], strict=True):
+            self._put(lo + int(b[a]) if b.dtype == np.uint16 else int(b[a]), rows[a:z])
 
     def _put(self, key: int, rows: np.ndarray) -> None:
         lst = self._buckets.get(key)
@@ -93,4 +96,14 @@ class DueCalendar:
                 self._hbuf, self._hbuf_n = ([(h, r)] if h.size else []), h.size
         if not parts:
             return _EMPTY
-        return np.unique(np.concatenate(parts))
+        return self._sorted_unique(np.concatenate(parts))
+
+    def _sorted_unique(self, rows: np.ndarray) -> np.ndarray:
+        """``np.unique(rows)``: by sorting when few, through a mask over the market when many."""
+        if rows.size * 100 < self._mark.size or self._mark.size == 0:
+            rows = np.sort(rows)
+            return rows[np.concatenate(([True], rows[1:] != rows[:-1]))] if rows.size else rows
+        self._mark[rows] = True
+        out = np.flatnonzero(self._mark)
+        self._mark[out] = False
+        return out

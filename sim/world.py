@@ -65,7 +65,7 @@ class World:
         self.sales_contacts = np.zeros((len(self.channel_names), len(AUDIENCES)), dtype=np.int64)
         self.sales_responses = np.zeros_like(self.sales_contacts)
         # due lists per window (sim.calendar); None: find due customers by scanning every clock
-        self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days)
+        self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days, self.n)
         self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
         self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
 
