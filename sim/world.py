@@ -68,6 +68,9 @@ class World:
         self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days, self.n)
         self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
         self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
+        # bumped by every purchase and move: what the firms record (purchases, leads) may have changed
+        self.version = 0
+        self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
 
     # ------------------------------------------------------------------ rates & clocks
     def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
@@ -190,6 +193,7 @@ class World:
         """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects."""
         if rows.size == 0:
             return
+        self.version += 1
         s, lad = self.s, self.ladder
         to = np.broadcast_to(np.asarray(to, dtype=np.int16), rows.shape)
         frm = s.stage[rows]
@@ -289,6 +293,7 @@ class World:
         made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``."""
         if rows.size == 0:
             return
+        self.version += 1
         s, cfg, lad = self.s, self.cfg, self.ladder
         sv = cfg.service
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
@@ -364,6 +369,7 @@ class World:
     def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray) -> None:
         """Purchases that went to rivals: the amount (same draw the focal firm would have had),
         the rival's books and records; the focal firm records nothing."""
+        self.version += 1
         s = self.s
         s.t_buy[rows] = np.inf  # the purchase clock was consumed
         s.r_buy[rows] = 0.0
