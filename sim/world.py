@@ -16,6 +16,7 @@ This module never decides what the firm does: the firm acts through :mod:`sim.cr
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import pdtr
 
 from . import rng as R
 from .books import Books, to_cents
@@ -70,6 +71,7 @@ class World:
         self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
         # bumped by every purchase and move: what the firms record (purchases, leads) may have changed
         self.version = 0
+        self._counts: np.ndarray | None = None  # customers per stage, counted once, then kept by move()
         self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
 
     # ------------------------------------------------------------------ rates & clocks
@@ -164,7 +166,9 @@ class World:
     # ------------------------------------------------------------------ word of mouth
     def wom_share(self) -> float:
         """Word-of-mouth-weighted share of the market (advocates weigh most)."""
-        counts = np.bincount(self.s.stage, minlength=self.ladder.n)
+        if self._counts is None:  # move() is the only writer of stages after day 0
+            self._counts = np.bincount(self.s.stage, minlength=self.ladder.n)
+        counts = self._counts
         return float((self.ladder.wom * counts).sum() / self.n) * self.wom_boost
 
     def exposure_hazard(self) -> tuple[float, float, float]:
@@ -202,6 +206,8 @@ class World:
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
         role_to, role_from = lad.role[to], lad.role[frm]
+        if self._counts is not None:
+            self._counts += np.bincount(to, minlength=lad.n) - np.bincount(frm, minlength=lad.n)
         if self._outside is not None:
             self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
@@ -481,6 +487,24 @@ class World:
 
 
 def _poisson_from_uniform(mean: float, u: np.ndarray) -> np.ndarray:
-    """Poisson(mean) draws by inverting the CDF at the uniforms ``u`` (counter-based, so CRN holds)."""
-    from scipy.stats import poisson
-    return poisson.ppf(u, mean).astype(np.int64)
+    """Poisson(mean) draws by inverting the CDF at the uniforms ``u`` (counter-based, so CRN holds).
+
+    The smallest ``k`` whose CDF reaches ``u``, from a table of the CDF; a uniform within 1e-12 of
+    a table value is left to ``scipy.stats.poisson.ppf``, so every draw is the one it gives.
+    """
+    cdf = _POISSON_CDF.get(mean)
+    if cdf is None:
+        k = np.arange(64)
+        while (cdf := pdtr(k, mean))[-1] < 1.0 and k.size < 1 << 20:
+            k = np.arange(k.size * 2)
+        _POISSON_CDF[mean] = cdf
+    k = np.searchsorted(cdf, u, side="left")
+    near = (k >= cdf.size) | (np.abs(cdf[np.minimum(k, cdf.size - 1)] - u) < 1e-12) \
+        | ((k > 0) & (np.abs(u - cdf[np.maximum(k - 1, 0)]) < 1e-12))
+    if near.any():
+        from scipy.stats import poisson
+        k[near] = poisson.ppf(u[near], mean).astype(np.int64)
+    return k.astype(np.int64)
+
+
+_POISSON_CDF: dict[float, np.ndarray] = {}
