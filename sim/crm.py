@@ -497,6 +497,8 @@ class RivalView(CrmView):
         if rows.size == 0:
             return
         d = satisfaction + trust + attitude
+        if d or switching_cost is not None or more_switching_cost or rate_boost is not None:
+            wal._plain = False
         if d:
             wal.attitude[rows, k] = np.clip(wal.attitude[rows, k] + d, -1, 1)
         if switching_cost is not None:

@@ -45,6 +45,7 @@ class Wallet:
         self.boost = np.ones((n, self.K), np.float32)      # rival k's rate uplift (its programme)
         self.offer = np.zeros(self.K + 1)                  # standing offer of each firm, share of the basket
         self._locked = False                               # has any rival given anyone a switching cost?
+        self._plain = True                                 # no rival has changed lock, attitude or boost yet
 
     def _lift(self, offer: float, stage: np.ndarray) -> np.ndarray | float:
         if offer <= 0:
@@ -60,11 +61,15 @@ class Wallet:
         out = np.empty((rows.size, self.K + 1))
         out[:, 0] = np.exp(wc.attitude_sensitivity * (s.attitude[rows] - wc.reference_attitude)) \
             * self._lift(self.offer[0], st)
-        sc = s.switching_cost[rows][:, None]
-        out[:, 1:] = (self.rho * self.weights[None, :]
-                      * np.exp(wc.attitude_sensitivity * self.attitude[rows]
-                               + wc.switching_sensitivity * (self.lock[rows] - sc))
-                      * self.boost[rows])
+        if self._plain:  # lock 0, attitude 0, boost 1 for every rival: the same numbers, one exp per row
+            e = np.exp(wc.switching_sensitivity * (0.0 - s.switching_cost[rows]))
+            out[:, 1:] = (self.rho * self.weights)[None, :] * e[:, None]
+        else:
+            sc = s.switching_cost[rows][:, None]
+            out[:, 1:] = (self.rho * self.weights[None, :]
+                          * np.exp(wc.attitude_sensitivity * self.attitude[rows]
+                                   + wc.switching_sensitivity * (self.lock[rows] - sc))
+                          * self.boost[rows])
         for k in range(self.K):
             if self.offer[k + 1] > 0:
                 out[:, k + 1] *= self._lift(self.offer[k + 1], st)
