@@ -75,17 +75,19 @@ class World:
         self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
 
     # ------------------------------------------------------------------ rates & clocks
-    def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
+    def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
         """Purchases per day of ``rows`` now, at any firm (share of wallet splits them; without it,
-        only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`)."""
+        only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`).
+        ``st``: the rows' stages, if the caller has them."""
         s, lad = self.s, self.ladder
-        st = s.stage[rows]
+        st = s.stage[rows] if st is None else st
         role = lad.role[st]
-        r = s.rate[rows] * lad.rate[st] * s.rate_boost[rows]
+        base = s.rate[rows] * lad.rate[st]
+        r = base * s.rate_boost[rows]
         if not self.wallet.on:
             return np.where(role == CUSTOMER, r, 0.0)
         f = self.wallet.rate_factor
-        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, s.rate[rows] * lad.rate[st] * f, 0.0))
+        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, base * f, 0.0))
 
     def negative_wom_factor(self) -> float:
         """Multiplier on exposure and conversion from negative word of mouth (1: none)."""
@@ -98,13 +100,15 @@ class World:
         share = min(1.0, self.neg_told / max(outside, 1))
         return float(np.exp(-mk.negative_wom_effect * share))
 
-    def move_rate(self, rows: np.ndarray) -> np.ndarray:
-        """Hazard of the next stage event: conversion (lead), defection (customer), return (lost)."""
+    def move_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+        """Hazard of the next stage event: conversion (lead), defection (customer), return (lost).
+        ``st``: the rows' stages, if the caller has them."""
         s, m, lad = self.s, self.cfg.market, self.ladder
-        role = lad.role[s.stage[rows]]
+        st = s.stage[rows] if st is None else st
+        role = lad.role[st]
         kind = m.purchase.kind
         if kind == "ladder":
-            d = (m.defection * lad.defect[s.stage[rows]]
+            d = (m.defection * lad.defect[st]
                  * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rows]))
                  * (1.0 - s.switching_cost[rows]))
             if self.wallet.on:  # a rival's programme pulls the other way (sim.wallet)
@@ -113,11 +117,9 @@ class World:
             d = s.lifetime_rate[rows]
         else:  # bgnbd: dropout happens at purchases, never in between
             d = np.zeros(rows.size)
-        out = np.zeros(rows.size)
-        out[role == LEAD] = m.conversion * self.negative_wom_factor()
-        out[role == CUSTOMER] = d[role == CUSTOMER]
-        out[role == LOST] = m.natural_return
-        return out
+        other = np.where(role == LEAD, m.conversion * self.negative_wom_factor(),
+                         np.where(role == LOST, m.natural_return, 0.0))
+        return np.where(role == CUSTOMER, d, other)
 
     def set_clocks(self, rows: np.ndarray, t) -> None:
         """Recompute both clocks of ``rows`` at time(s) ``t``.
@@ -130,33 +132,40 @@ class World:
             return
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
+        st = s.stage[rows]
         ev = s.ev[rows]
+        nxt = []
         for clock, rate_arr, new_rate, stream in (
-                (s.t_buy, s.r_buy, self.purchase_rate(rows), R.PURCHASE_CLOCK),
-                (s.t_move, s.r_move, self.move_rate(rows), R.MOVE_CLOCK)):
+                (s.t_buy, s.r_buy, self.purchase_rate(rows, st), R.PURCHASE_CLOCK),
+                (s.t_move, s.r_move, self.move_rate(rows, st), R.MOVE_CLOCK)):
             old = rate_arr[rows]
             cur = clock[rows]
-            keep = (old > 0) & np.isfinite(cur) & (new_rate > 0)
-            out = np.full(rows.size, np.inf)
-            out[keep] = t[keep] + (cur[keep] - t[keep]) * (old[keep] / new_rate[keep])
-            draw = (~keep) & (new_rate > 0)
+            live = new_rate > 0
+            keep = (old > 0) & np.isfinite(cur) & live
+            with np.errstate(divide="ignore", invalid="ignore"):  # rows not kept: their value is not used
+                out = np.where(keep, t + (cur - t) * (old / new_rate), np.inf)
+            draw = live & ~keep
             if draw.any():
                 e = self.crng.exponential(stream, rows[draw], ev[draw])
                 out[draw] = t[draw] + e / new_rate[draw]
             clock[rows] = out
             rate_arr[rows] = new_rate
+            nxt.append(out)
         # exposure threshold for pool stages (cumulative-hazard units)
-        pool = self.ladder.role[s.stage[rows]] == POOL
-        need = pool & ~np.isfinite(s.h_expose[rows])
-        if need.any():
-            r = rows[need]
-            e = self.crng.exponential(R.EXPOSURE, r, s.ev[r])
-            s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
-            if self.calendar is not None:
-                self.calendar.file_thresholds(r, s.h_expose[r])
-        s.h_expose[rows[~pool]] = np.inf
+        pool = self.ladder.role[st] == POOL
+        if pool.any():
+            need = pool & ~np.isfinite(s.h_expose[rows])
+            if need.any():
+                r = rows[need]
+                e = self.crng.exponential(R.EXPOSURE, r, s.ev[r])
+                s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
+                if self.calendar is not None:
+                    self.calendar.file_thresholds(r, s.h_expose[r])
+            s.h_expose[rows[~pool]] = np.inf
+        else:
+            s.h_expose[rows] = np.inf
         if self.calendar is not None:
-            self.calendar.file_times(rows, np.minimum(s.t_buy[rows], s.t_move[rows]))
+            self.calendar.file_times(rows, np.minimum(nxt[0], nxt[1]))
 
     def touch(self, rows: np.ndarray) -> np.ndarray:
         """Advance the touch counter; return the counter values to key this touch's draws."""
