@@ -471,11 +471,13 @@ class World:
             return self.due_scan(t1, H1)
         s = self.s
         cand = self.calendar.take(t1, H1)
-        now = (s.h_expose[cand] <= H1) | (s.t_buy[cand] < t1) | (s.t_move[cand] < t1)
-        later = cand[~now]
-        if later.size:  # filed in the window of t1 but after it, or stale: file again where they are due
-            self.calendar.file_times(later, np.minimum(s.t_buy[later], s.t_move[later]))
-        return cand[now]
+        nxt = np.minimum(s.t_buy[cand], s.t_move[cand])
+        now = (s.h_expose[cand] <= H1) | (nxt < t1)
+        if not now.all():  # stale entries, or a window taken part-way
+            later = ~now
+            self.calendar.refile_unless_stale(cand[later], nxt[later], t1)
+            return cand[now]
+        return cand
 
     def due_scan(self, t1: float, H1: float) -> np.ndarray:
         """:meth:`due` by scanning every customer's clocks (the reference; cost ∝ customers)."""

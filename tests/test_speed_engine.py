@@ -55,11 +55,20 @@ def test_calendar_drops_stale_entries_and_keeps_thresholds_sorted():
     cal.file_times(np.array([3, 1, 2]), np.array([0.5, 2.5, np.inf]))
     cal.file_times(np.array([4]), np.array([12.0]))      # past the horizon: never due
     assert cal.take(1.0, 0.0).tolist() == [3]
-    assert cal.take(2.0, 0.0).tolist() == [1]  # filed in the window of t=2 (a candidate: the caller checks)
-    cal.file_times(np.array([1]), np.array([2.5]))  # ... and files it again, as World.due does
+    assert cal.take(2.0, 0.0).tolist() == []   # 2.5 is in the window [2, 3): not taken before it ends
     assert cal.take(3.0, 0.0).tolist() == [1]
+    # a window taken part-way (t1 = 4.5 is no window's end) hands out its whole bucket: the caller
+    # files again what is not yet due and drops stale entries (filed again when their clocks changed)
+    cal.file_times(np.array([5, 6]), np.array([4.7, 4.2]))
+    cal.file_times(np.array([6]), np.array([7.5]))       # 6's clock moved on: its first entry is stale
+    assert cal.take(4.5, 0.0).tolist() == [5, 6]
+    cal.refile_unless_stale(np.array([5, 6]), np.array([4.7, 7.5]), 4.5)
+    assert cal.take(5.0, 0.0).tolist() == [5]
+    assert cal.take(7.0, 0.0).tolist() == []
+    assert sum(x.size for b in cal._buckets for x in b) == 1   # 6's live entry; the stale one was dropped
+    assert cal.take(8.0, 0.0).tolist() == [6]
     cal.file_thresholds(np.array([7, 8, 9]), np.array([0.3, 0.1, 0.2]))
-    assert cal.take(3.5, 0.15).tolist() == [8]
-    assert cal.take(4.0, 0.25).tolist() == [9]
+    assert cal.take(8.5, 0.15).tolist() == [8]
+    assert cal.take(9.0, 0.25).tolist() == [9]
     assert cal.take(10.0, 1.0).tolist() == [7]
     assert cal.take(10.0, 5.0).tolist() == []
