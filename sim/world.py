@@ -169,8 +169,9 @@ class World:
 
     def touch(self, rows: np.ndarray) -> np.ndarray:
         """Advance the touch counter; return the counter values to key this touch's draws."""
-        self.s.ev[rows] += np.uint64(1)
-        return self.s.ev[rows]
+        c = self.s.ev[rows] + np.uint64(1)
+        self.s.ev[rows] = c
+        return c
 
     # ------------------------------------------------------------------ word of mouth
     def wom_share(self) -> float:
@@ -292,11 +293,18 @@ class World:
     def basket(self, rows: np.ndarray, t) -> np.ndarray:
         """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell."""
         s, ec = self.s, self.cfg.economics
-        tenure = np.nan_to_num(np.asarray(t, float) - s.acquired_at[rows], nan=0.0)
+        t = np.asarray(t, float)
+        tenure = t - s.acquired_at[rows]
+        tenure[np.isnan(tenure)] = 0.0
         g = ec.tenure_spend_growth if self.cfg.market.purchase.kind == "ladder" else 0.0  # BTYD stays pure
-        growth = 1.0 + g * np.clip(tenure / 365.0, 0.0, ec.tenure_growth_years)
-        up_age = np.nan_to_num(np.asarray(t, float) - s.upsell_at[rows], nan=np.inf)
-        up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
+        growth = 1.0 + g * np.minimum(np.maximum(tenure / 365.0, 0.0), ec.tenure_growth_years)
+        up_at = s.upsell_at[rows]
+        if np.isnan(up_at).all():  # nobody up-sold: exp(-inf) = 0
+            up = 1.0 + s.upsell[rows] * 0.0
+        else:
+            up_age = t - up_at
+            up_age[np.isnan(up_age)] = np.inf
+            up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
         return s.spend[rows] * self.ladder.spend[s.stage[rows]] * growth * up
 
     def purchase(self, rows: np.ndarray, t: np.ndarray, evaluate_transitions: bool = True,
@@ -340,7 +348,9 @@ class World:
         sat = s.satisfaction[rows]
         sat = sat + sv.satisfaction_learning * (q - sat)
         bad = q < sv.bad_threshold
-        complain = bad & (self.crng.uniform(R.COMPLAINT, rows, c) < sv.complaint_prob)
+        complain = bad.copy()  # a bad experience becomes a complaint with complaint_prob
+        if bad.any():
+            complain[bad] = self.crng.uniform(R.COMPLAINT, rows[bad], c[bad]) < sv.complaint_prob
         sat = np.where(complain, sat - sv.complaint_penalty, sat)
         s.satisfaction[rows] = np.clip(sat, 0, 1)
         s.complaint_open[rows] = s.complaint_open[rows] | complain
@@ -349,7 +359,9 @@ class World:
         target = 0.5 * s.satisfaction[rows] + 0.5 * s.trust[rows]
         s.attitude[rows] += sv.attitude_learning * (target - s.attitude[rows])
         last = s.last_purchase_at[rows]
-        decay = np.where(np.isnan(last), 0.0, np.exp(-(t - np.nan_to_num(last)) / sv.patronage_memory_days))
+        never = np.isnan(last)
+        decay = np.exp(-(t - np.where(never, 0.0, last)) / sv.patronage_memory_days)
+        decay[never] = 0.0
         pat = s.patronage[rows] * decay
         s.patronage[rows] = pat + sv.patronage_gain * (1 - pat)
         s.last_purchase_at[rows] = t
@@ -394,9 +406,10 @@ class World:
         cents = np.maximum(to_cents(amount), 1)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
-        for k in np.unique(firm):
+        for k in range(1, len(self.rivals) + 1):
             m = firm == k
-            self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
+            if m.any():
+                self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
         self.set_clocks(rows, t)
 
     # ------------------------------------------------------------------ other events
