@@ -260,33 +260,53 @@ class World:
         self.set_clocks(rows, t)
 
     def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
-        """First matching transition of kind ``on`` for each row; returns the rows that moved."""
+        """First matching transition of kind ``on`` for each row; returns the rows that moved.
+
+        A customer is judged by the first transition it qualifies for (stage and conditions); it
+        moves if its uniform (keyed by its touch counter as the call starts) is below ``p``.
+        """
         if rows.size == 0:
             return rows
         s = self.s
-        u = self.crng.uniform(R.TRANSITION, rows, s.ev[rows])
+        ev = s.ev[rows]
+        forgive = None
         if on == "bad_service":  # forgiveness: trust (which grows with tenure) softens the fall
-            u = u / np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
+            forgive = np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
         pending = np.ones(rows.size, bool)
         moved = np.zeros(rows.size, bool)
         for from_mask, to, tr in self.ladder.transitions[on]:
-            ok = pending & from_mask[s.stage[rows]]
-            if not ok.any():
+            q = np.flatnonzero(pending)  # positions still to be judged
+            if q.size == 0:
+                break
+            q = q[from_mask[s.stage[rows[q]]]]
+            if q.size == 0:
                 continue
+            r = rows[q]
+            ok = None
             if tr.min_purchases:
-                ok &= s.n_purchases[rows] >= tr.min_purchases
+                ok = s.n_purchases[r] >= tr.min_purchases
             if tr.min_satisfaction > 0 or tr.max_satisfaction < 1:
-                sat = s.satisfaction[rows]
-                ok &= (sat >= tr.min_satisfaction) & (sat <= tr.max_satisfaction)
+                sat = s.satisfaction[r]
+                ok = _and(ok, (sat >= tr.min_satisfaction) & (sat <= tr.max_satisfaction))
             if tr.min_trust > 0:
-                ok &= s.trust[rows] >= tr.min_trust
+                ok = _and(ok, s.trust[r] >= tr.min_trust)
             if tr.min_attitude > 0:
-                ok &= s.attitude[rows] >= tr.min_attitude
-            fire = ok & (u < tr.p)
-            pending &= ~ok  # a customer is judged by the first transition it qualifies for
-            if fire.any():
+                ok = _and(ok, s.attitude[r] >= tr.min_attitude)
+            if ok is not None:
+                q = q[ok]
+                if q.size == 0:
+                    continue
+            pending[q] = False
+            if tr.p >= 1 and forgive is None:  # a uniform in (0, 1) is always below p
+                fire = q
+            else:
+                u = self.crng.uniform(R.TRANSITION, rows[q], ev[q])
+                if forgive is not None:
+                    u = u / forgive[q]
+                fire = q[u < tr.p]
+            if fire.size:
                 self.move(rows[fire], to, t[fire], cause)
-                moved |= fire
+                moved[fire] = True
         return rows[moved]
 
     # ------------------------------------------------------------------ purchases
@@ -508,6 +528,11 @@ class World:
         """Customer-days at risk of defection so far: finished spells plus the open ones."""
         open_spells = self.s.customer_since[~np.isnan(self.s.customer_since)]
         return self.at_risk_days + float((now - open_spells).sum())
+
+
+def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    """``a & b``, where ``a`` None means no condition yet."""
+    return b if a is None else a & b
 
 
 def _poisson_from_uniform(mean: float, u: np.ndarray) -> np.ndarray:
