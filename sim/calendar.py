@@ -32,6 +32,7 @@ class DueCalendar:
     def __init__(self, dt: float, days: float, n: int = 0):
         self.dt, self.days = float(dt), float(days)
         self._ends = window_ends(dt, days)
+        self._ends_inf = np.append(self._ends, np.inf)
         self._mark = np.zeros(n, dtype=bool)    # scratch for de-duplicating large takes (n: rows in the market)
         # bucket k: customers due in window k (before its end, from the previous end on); the last
         # bucket holds clocks past every window's end but before the horizon
@@ -45,8 +46,21 @@ class DueCalendar:
 
     # ------------------------------------------------------------------ filing
     def _bucket(self, t_next: np.ndarray) -> np.ndarray:
-        """The window each time falls in: how many window ends are at or before it."""
-        return np.searchsorted(self._ends, t_next, side="right")
+        """The window each time falls in: how many window ends are at or before it
+        (``np.searchsorted(ends, t_next, side="right")``, from ``t_next / dt`` and a check
+        against the ends, which the clock accumulates with rounding)."""
+        ends = self._ends_inf
+        b = np.minimum(np.maximum(t_next, 0.0) / self.dt, float(self._ends.size)).astype(np.int64)
+        while True:  # at most a step or two: the estimate is off only by rounding
+            up = ends[b] <= t_next
+            if not up.any():
+                break
+            b += up
+        while True:
+            down = (b > 0) & (ends[b - 1] > t_next)
+            if not down.any():
+                return b
+            b -= down
 
     def _last(self, t1: float) -> int:
         """The last bucket a window ending at ``t1`` takes (the one holding ``t1`` if it is no window's end)."""
@@ -67,8 +81,9 @@ class DueCalendar:
         window holding ``t1`` (a window taken part-way); drop the others, stale entries whose
         customers were filed again, where they are due, when their clocks last changed."""
         keep = t_next < self.days
+        rows, t_next = rows[keep], t_next[keep]
         b = self._bucket(t_next)
-        keep &= b <= self._last(t1)
+        keep = b <= self._last(t1)
         if keep.any():
             self._file(rows[keep], b[keep])
 
