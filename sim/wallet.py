@@ -83,8 +83,17 @@ class Wallet:
     def shares(self, rows: np.ndarray) -> np.ndarray:
         """(rows, 1 + K) share of wallet of every firm; a lost customer's whole wallet is its rival's."""
         rows = np.asarray(rows, dtype=np.int64)
-        a = self.attraction(rows)
-        sh = a / a.sum(axis=1, keepdims=True)
+        cols = self._columns(rows)
+        if len(cols) < 8:  # numpy sums so few columns one after another: the same total, without the matrix
+            total = cols[0]
+            for c in cols[1:]:
+                total = total + c
+            sh = np.empty((rows.size, len(cols)))
+            for k, c in enumerate(cols):
+                np.divide(c, total, out=sh[:, k])
+        else:
+            a = np.column_stack(cols)
+            sh = a / a.sum(axis=1, keepdims=True)
         lost = self.ladder.role[self.s.stage[rows]] == LOST
         if lost.any():
             sh[lost] = 0.0
