@@ -72,3 +72,73 @@ def test_calendar_drops_stale_entries_and_keeps_thresholds_sorted():
     assert cal.take(9.0, 0.25).tolist() == [9]
     assert cal.take(10.0, 1.0).tolist() == [7]
     assert cal.take(10.0, 5.0).tolist() == []
+
+
+def _classify_reference(m, s, now):
+    """CrmView.stage as it was first written: a direct reading of the records, no tables, no cache."""
+    lad = m.ladder
+    out = np.full(m.n, lad.pool if lad.pool >= 0 else lad.lead, dtype=np.int16)
+    if lad.lead >= 0:
+        out[~np.isnan(s.lead_at)] = lad.lead
+    bought = s.n_purchases > 0
+    cust = lad.customer_stages()
+    k = np.searchsorted(lad.crm_min_purchases[cust], s.n_purchases[bought], side="right") - 1
+    out[bought] = cust[np.clip(k, 0, cust.size - 1)]
+    lapsed = bought & (now - np.nan_to_num(s.last_purchase_at, nan=-np.inf) > m.cfg.crm.lapsed_after_days)
+    out[lapsed] = lad.lost
+    return out
+
+
+def test_recorded_stages_follow_the_records_within_a_day():
+    """The cached classification is recomputed when the records change, even on the same day."""
+    from sim.crm import CrmView, RivalView
+    m = sim.build(sim.load(["market.n_customers=3000", "market.days=200", "engine.progress=false"]))
+    m.clock.env.run(until=120.5)
+    crm = CrmView(m, m.strategies[0])
+    first = crm.stage()
+    assert np.array_equal(first, _classify_reference(m, m.s, m.now))
+    first[:] = 0  # a copy: writing to it changes nothing the next caller sees
+    buyers = np.flatnonzero(m.ladder.role[m.s.stage] == 2)[:50]
+    prospects = np.flatnonzero(m.ladder.role[m.s.stage] == 1)[:50]
+    m.world.purchase(buyers, np.full(buyers.size, m.now), wallet=False)
+    crm.convert(prospects)
+    assert np.array_equal(crm.stage(), _classify_reference(m, m.s, m.now))
+    assert np.array_equal(crm.rows_with_role(2, 3), np.flatnonzero(m.ladder.role[crm.stage()] >= 2))
+    rival = RivalView(m, m.firms[1], None)  # a rival's view reads its own records, cached apart
+    assert np.array_equal(rival.stage(), _classify_reference(m, m.firms[1].records, m.now))
+    assert not np.array_equal(rival.stage(), crm.stage())
+
+
+def test_stage_counts_kept_by_moves_equal_a_count():
+    m = sim.simulate(sim.load(["market.n_customers=3000", "market.days=150", "engine.progress=false"]), progress=False)
+    assert m.world._counts is not None
+    assert np.array_equal(m.world._counts, np.bincount(m.s.stage, minlength=m.n_stages))
+
+
+def test_poisson_table_gives_scipys_draws():
+    from scipy.stats import poisson
+
+    from sim.world import _POISSON_CDF, _poisson_from_uniform
+    rng = np.random.default_rng(7)
+    for mean in (9.0, 0.4, 37.5):
+        u = (np.floor(rng.random(200_000) * 2.0**53) + 0.5) / 2.0**53
+        _poisson_from_uniform(mean, u[:1])
+        cdf = _POISSON_CDF[mean]
+        edges = np.concatenate([cdf[:-1], np.nextafter(cdf[:-1], 0), np.nextafter(cdf[:-1], 1)])
+        u = np.concatenate([u, edges[(edges > 0) & (edges < 1)]])
+        assert np.array_equal(_poisson_from_uniform(mean, u), poisson.ppf(u, mean).astype(np.int64)), mean
+
+
+@pytest.mark.parametrize("dt,days", [(1.0, 365), (0.3, 60), (7.0, 100.5), (1 / 3, 50)])
+def test_calendar_windows_are_the_clocks(dt, days):
+    """A clock's window is found by division and checked against the window ends the clock walks."""
+    from sim.clock import Clock
+    cal = DueCalendar(dt, days)
+    clock = Clock(days, dt)
+    ends = []
+    clock.env.process(clock.windows(lambda t0, t1: ends.append(t1)))
+    clock.env.run()
+    assert np.array_equal(cal._ends, ends)
+    t = np.concatenate([np.random.default_rng(0).uniform(0, days * 1.1, 20_000), cal._ends,
+                        np.nextafter(cal._ends, 0), np.nextafter(cal._ends, np.inf), [0.0]])
+    assert np.array_equal(cal._bucket(t), np.searchsorted(cal._ends, t, side="right"))
