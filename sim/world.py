@@ -111,7 +111,7 @@ class World:
             d = (m.defection * lad.defect[st]
                  * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rows]))
                  * (1.0 - s.switching_cost[rows]))
-            if self.wallet.on:  # a rival's programme pulls the other way (sim.wallet)
+            if self.wallet.on and self.wallet._locked:  # a rival's programme pulls the other way (sim.wallet)
                 d = d * self.wallet.defection_factor(rows)
         elif kind == "pareto_nbd":
             d = s.lifetime_rate[rows]
