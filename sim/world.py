@@ -106,20 +106,29 @@ class World:
         s, m, lad = self.s, self.cfg.market, self.ladder
         st = s.stage[rows] if st is None else st
         role = lad.role[st]
+        cust = role == CUSTOMER
+        every = bool(cust.all())
+        if not every:
+            out = np.where(role == LEAD, m.conversion * self.negative_wom_factor(),
+                           np.where(role == LOST, m.natural_return, 0.0))
+            if not cust.any():
+                return out
+        rc, stc = (rows, st) if every else (rows[cust], st[cust])
         kind = m.purchase.kind
-        if kind == "ladder":
-            d = (m.defection * lad.defect[st]
-                 * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rows]))
-                 * (1.0 - s.switching_cost[rows]))
+        if kind == "ladder":  # defection: computed for the customers only
+            d = (m.defection * lad.defect[stc]
+                 * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rc]))
+                 * (1.0 - s.switching_cost[rc]))
             if self.wallet.on and self.wallet._locked:  # a rival's programme pulls the other way (sim.wallet)
-                d = d * self.wallet.defection_factor(rows)
+                d = d * self.wallet.defection_factor(rc)
         elif kind == "pareto_nbd":
-            d = s.lifetime_rate[rows]
+            d = s.lifetime_rate[rc]
         else:  # bgnbd: dropout happens at purchases, never in between
-            d = np.zeros(rows.size)
-        other = np.where(role == LEAD, m.conversion * self.negative_wom_factor(),
-                         np.where(role == LOST, m.natural_return, 0.0))
-        return np.where(role == CUSTOMER, d, other)
+            d = np.zeros(rc.size)
+        if every:
+            return d
+        out[cust] = d
+        return out
 
     def set_clocks(self, rows: np.ndarray, t) -> None:
         """Recompute both clocks of ``rows`` at time(s) ``t``.
