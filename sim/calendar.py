@@ -34,9 +34,9 @@ class DueCalendar:
         self._ends = window_ends(dt, days)
         self._ends_inf = np.append(self._ends, np.inf)
         self._mark = np.zeros(n, dtype=bool)    # scratch for de-duplicating large takes (n: rows in the market)
-        # bucket k: customers due in window k (before its end, from the previous end on); the last
-        # bucket holds clocks past every window's end but before the horizon
-        self._buckets: list[list[np.ndarray]] = [[] for _ in range(self._ends.size + 1)]
+        # bucket k: customers due in window k (before its end, from the previous end on); bucket
+        # len(ends) holds clocks past every window's end but before the horizon
+        self._buckets: dict[int, list[np.ndarray]] = {}
         self._first = self._ends.size + 1       # no bucket below this one holds entries
         self._h = np.zeros(0)                   # exposure thresholds, sorted, from _hpos on
         self._hrows = _EMPTY
@@ -102,7 +102,11 @@ class DueCalendar:
             self._put(base + int(b[a]), rows[a:z])
 
     def _put(self, key: int, rows: np.ndarray) -> None:
-        self._buckets[key].append(rows)
+        lst = self._buckets.get(key)
+        if lst is None:
+            self._buckets[key] = [rows]
+        else:
+            lst.append(rows)
         if key < self._first:
             self._first = key
 
@@ -119,9 +123,9 @@ class DueCalendar:
         parts = []
         last = self._last(t1)
         for k in range(self._first, last + 1):
-            if self._buckets[k]:
-                parts.extend(self._buckets[k])
-                self._buckets[k] = []
+            lst = self._buckets.pop(k, None)
+            if lst:
+                parts.extend(lst)
         self._first = max(self._first, last + 1)
         # exposure thresholds: a sorted run plus a buffer of recent filings
         end = int(np.searchsorted(self._h, H1, side="right"))

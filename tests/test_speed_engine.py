@@ -65,7 +65,7 @@ def test_calendar_drops_stale_entries_and_keeps_thresholds_sorted():
     cal.refile_unless_stale(np.array([5, 6]), np.array([4.7, 7.5]), 4.5)
     assert cal.take(5.0, 0.0).tolist() == [5]
     assert cal.take(7.0, 0.0).tolist() == []
-    assert sum(x.size for b in cal._buckets for x in b) == 1   # 6's live entry; the stale one was dropped
+    assert sum(x.size for b in cal._buckets.values() for x in b) == 1   # 6's live entry; the stale one was dropped
     assert cal.take(8.0, 0.0).tolist() == [6]
     cal.file_thresholds(np.array([7, 8, 9]), np.array([0.3, 0.1, 0.2]))
     assert cal.take(8.5, 0.15).tolist() == [8]
