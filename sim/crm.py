@@ -31,6 +31,23 @@ RECORDED = ("n_purchases", "revenue", "margin", "last_purchase_at", "acquired_at
 OBSERVED_EVENTS = ("purchase", "complaint", "lead", "acquisition")
 
 
+def _classify(lad, s, now: float, lapsed_after: float) -> np.ndarray:
+    """The recorded stage of every row of the records ``s`` at ``now`` (see :meth:`CrmView.stage`)."""
+    cust = lad.customer_stages()
+    thresholds = lad.crm_min_purchases[cust]
+    top = int(max(thresholds.max(initial=0), 0)) + 1   # any count above every threshold classifies as ``top``
+    k = np.searchsorted(thresholds, np.arange(1, top + 1), side="right") - 1
+    by_count = np.empty(top + 1, dtype=np.int16)       # stage by purchase count 0..top
+    by_count[0] = lad.pool if lad.pool >= 0 else lad.lead
+    by_count[1:] = cust[np.clip(k, 0, cust.size - 1)]
+    npur = s.n_purchases
+    out = by_count[np.minimum(npur, top)]
+    if lad.lead >= 0 and lad.pool >= 0:
+        out[(npur == 0) & ~np.isnan(s.lead_at)] = lad.lead
+    out[(npur > 0) & ~((now - s.last_purchase_at) <= lapsed_after)] = lad.lost  # NaN: lapsed, as never
+    return out
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.flags.writeable = False
@@ -92,31 +109,35 @@ class CrmView:
         Bought, but nothing for ``crm.lapsed_after_days``: the lost stage (lapsed). Otherwise
         the highest customer stage whose ``crm_min_purchases`` the purchase count reaches.
         """
-        m, lad = self._m, self._m.ladder
+        return self._stage().copy()
+
+    def _stage(self) -> np.ndarray:
+        """:meth:`stage`, computed once per (day, version of the records) and shared by every view
+        on the same records (do not write to it)."""
+        m = self._m
         s = self._records()
-        out = np.full(m.n, lad.pool if lad.pool >= 0 else lad.lead, dtype=np.int16)
-        if lad.lead >= 0:
-            out[~np.isnan(s.lead_at)] = lad.lead
-        bought = s.n_purchases > 0
-        cust = lad.customer_stages()
-        thresholds = lad.crm_min_purchases[cust]
-        k = np.searchsorted(thresholds, s.n_purchases[bought], side="right") - 1
-        out[bought] = cust[np.clip(k, 0, cust.size - 1)]
-        lapsed = bought & (m.now - np.nan_to_num(s.last_purchase_at, nan=-np.inf) > m.cfg.crm.lapsed_after_days)
-        out[lapsed] = lad.lost
+        w = m.world
+        key = (m.now, w.version)
+        hit = w.stage_cache.get(id(s))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out = _classify(m.ladder, s, m.now, m.cfg.crm.lapsed_after_days)
+        w.stage_cache[id(s)] = (key, out)
         return out
 
     def role(self) -> np.ndarray:
         """Role of every row's recorded stage: 0 pool, 1 lead, 2 customer, 3 lapsed."""
-        return self._m.ladder.role[self.stage()]
+        return self._m.ladder.role[self._stage()]
 
     def rows_in(self, stages: list[str]) -> np.ndarray:
         """Rows the firm classifies in any of ``stages`` (names; unknown names are ignored)."""
-        return np.flatnonzero(np.isin(self.stage(), self._m.ladder.index(stages)))
+        pick = np.zeros(self._m.ladder.n, dtype=bool)
+        pick[self._m.ladder.index(stages)] = True
+        return np.flatnonzero(pick[self._stage()])
 
     def rows_with_role(self, *roles: int) -> np.ndarray:
         """Rows whose recorded stage has one of ``roles`` (POOL, LEAD, CUSTOMER, LOST)."""
-        return np.flatnonzero(np.isin(self.role(), roles))
+        return np.flatnonzero(np.isin(self._m.ladder.role, roles)[self._stage()])
 
     def days_since_purchase(self, rows) -> np.ndarray:
         """Days since each row's last recorded purchase (inf if none)."""
@@ -455,7 +476,7 @@ class RivalView(CrmView):
         rec.n_contacts[rows] += 1
         rec.last_contact_at[rows] = m.now
         if response is None:
-            aud = _AUDIENCE_OF_ROLE[m.ladder.role[self.stage()[rows]]]
+            aud = _AUDIENCE_OF_ROLE[m.ladder.role[self._stage()[rows]]]
             p = m.world.channel_response[ch, aud]
         else:
             p = np.full(rows.size, float(response))
@@ -476,6 +497,8 @@ class RivalView(CrmView):
         if rows.size == 0:
             return
         d = satisfaction + trust + attitude
+        if d or switching_cost is not None or more_switching_cost or rate_boost is not None:
+            wal._plain = False
         if d:
             wal.attitude[rows, k] = np.clip(wal.attitude[rows, k] + d, -1, 1)
         if switching_cost is not None:

@@ -47,10 +47,13 @@ _MASK = 0xFFFFFFFFFFFFFFFF
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser on a uint64 array (array arithmetic wraps modulo 2**64 silently)."""
-    x = x + _GOLDEN
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
-    return x ^ (x >> _S31)
+    x = x + _GOLDEN          # a new array: the steps below work in place
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
 
 
 class CounterRNG:
@@ -68,8 +71,13 @@ class CounterRNG:
             scalar = self.key ^ ((int(stream) * int(_M2)) & _MASK)
             pre = self._prefix[stream] = _mix(np.array([scalar], dtype=np.uint64))[0]
         h = _mix(np.asarray(rows, dtype=np.uint64) ^ pre)
-        h = _mix(h ^ np.asarray(counter, dtype=np.uint64))
-        return ((h >> _S11).astype(np.float64) + 0.5) * _INV53
+        h ^= np.asarray(counter, dtype=np.uint64)
+        h = _mix(h)
+        h >>= _S11
+        u = h.astype(np.float64)
+        u += 0.5
+        u *= _INV53
+        return u
 
     def exponential(self, stream: int, rows, counter) -> np.ndarray:
         """Standard exponential variates for ``rows`` on ``stream`` at ``counter`` (from :meth:`uniform`)."""

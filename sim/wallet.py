@@ -45,6 +45,7 @@ class Wallet:
         self.boost = np.ones((n, self.K), np.float32)      # rival k's rate uplift (its programme)
         self.offer = np.zeros(self.K + 1)                  # standing offer of each firm, share of the basket
         self._locked = False                               # has any rival given anyone a switching cost?
+        self._plain = True                                 # no rival has changed lock, attitude or boost yet
 
     def _lift(self, offer: float, stage: np.ndarray) -> np.ndarray | float:
         if offer <= 0:
@@ -55,26 +56,44 @@ class Wallet:
 
     def attraction(self, rows: np.ndarray) -> np.ndarray:
         """(rows, 1 + K) attraction of the focal firm (column 0) and each rival."""
+        return np.column_stack(self._columns(rows))
+
+    def _columns(self, rows: np.ndarray) -> list[np.ndarray]:
+        """:meth:`attraction` as one array per firm."""
         s, wc = self.s, self.cfg.market.wallet
         st = s.stage[rows]
-        out = np.empty((rows.size, self.K + 1))
-        out[:, 0] = np.exp(wc.attitude_sensitivity * (s.attitude[rows] - wc.reference_attitude)) \
-            * self._lift(self.offer[0], st)
-        sc = s.switching_cost[rows][:, None]
-        out[:, 1:] = (self.rho * self.weights[None, :]
-                      * np.exp(wc.attitude_sensitivity * self.attitude[rows]
-                               + wc.switching_sensitivity * (self.lock[rows] - sc))
-                      * self.boost[rows])
+        cols = [np.exp(wc.attitude_sensitivity * (s.attitude[rows] - wc.reference_attitude))
+                * self._lift(self.offer[0], st)]
+        if self._plain:  # lock 0, attitude 0, boost 1 for every rival: the same numbers, one exp per row
+            e = np.exp(wc.switching_sensitivity * (0.0 - s.switching_cost[rows]))
+            c = self.rho * self.weights
+            cols += [c[k] * e for k in range(self.K)]
+        else:
+            sc = s.switching_cost[rows][:, None]
+            a = (self.rho * self.weights[None, :]
+                 * np.exp(wc.attitude_sensitivity * self.attitude[rows]
+                          + wc.switching_sensitivity * (self.lock[rows] - sc))
+                 * self.boost[rows])
+            cols += [a[:, k] for k in range(self.K)]
         for k in range(self.K):
             if self.offer[k + 1] > 0:
-                out[:, k + 1] *= self._lift(self.offer[k + 1], st)
-        return out
+                cols[k + 1] = cols[k + 1] * self._lift(self.offer[k + 1], st)
+        return cols
 
     def shares(self, rows: np.ndarray) -> np.ndarray:
         """(rows, 1 + K) share of wallet of every firm; a lost customer's whole wallet is its rival's."""
         rows = np.asarray(rows, dtype=np.int64)
-        a = self.attraction(rows)
-        sh = a / a.sum(axis=1, keepdims=True)
+        cols = self._columns(rows)
+        if len(cols) < 8:  # numpy sums so few columns one after another: the same total, without the matrix
+            total = cols[0]
+            for c in cols[1:]:
+                total = total + c
+            sh = np.empty((rows.size, len(cols)))
+            for k, c in enumerate(cols):
+                np.divide(c, total, out=sh[:, k])
+        else:
+            a = np.column_stack(cols)
+            sh = a / a.sum(axis=1, keepdims=True)
         lost = self.ladder.role[self.s.stage[rows]] == LOST
         if lost.any():
             sh[lost] = 0.0
@@ -89,11 +108,16 @@ class Wallet:
         lost = role == LOST
         firm[lost] = np.clip(self.s.firm[rows[lost]], 1, self.K)
         cust = np.flatnonzero(role == CUSTOMER)
-        if cust.size:
-            a = self.attraction(rows[cust])
-            cum = np.cumsum(a, axis=1)
-            u = self.crng.uniform(R.WALLET, rows[cust], counter[cust]) * cum[:, -1]
-            firm[cust] = (cum < u[:, None]).sum(axis=1)
+        if cust.size:  # the firm whose cumulative attraction first reaches u x the total
+            cols = self._columns(rows[cust])
+            cum = [cols[0]]
+            for c in cols[1:]:
+                cum.append(cum[-1] + c)
+            u = self.crng.uniform(R.WALLET, rows[cust], counter[cust]) * cum[-1]
+            f = np.zeros(cust.size, np.int64)
+            for c in cum:
+                f += c < u
+            firm[cust] = f
         return firm
 
     def defect_to(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ This module never decides what the firm does: the firm acts through :mod:`sim.cr
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import pdtr
 
 from . import rng as R
 from .books import Books, to_cents
@@ -65,22 +66,28 @@ class World:
         self.sales_contacts = np.zeros((len(self.channel_names), len(AUDIENCES)), dtype=np.int64)
         self.sales_responses = np.zeros_like(self.sales_contacts)
         # due lists per window (sim.calendar); None: find due customers by scanning every clock
-        self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days)
+        self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days, self.n)
         self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
         self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
+        # bumped by every purchase and move: what the firms record (purchases, leads) may have changed
+        self.version = 0
+        self._counts: np.ndarray | None = None  # customers per stage, counted once, then kept by move()
+        self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
 
     # ------------------------------------------------------------------ rates & clocks
-    def purchase_rate(self, rows: np.ndarray) -> np.ndarray:
+    def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
         """Purchases per day of ``rows`` now, at any firm (share of wallet splits them; without it,
-        only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`)."""
+        only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`).
+        ``st``: the rows' stages, if the caller has them."""
         s, lad = self.s, self.ladder
-        st = s.stage[rows]
+        st = s.stage[rows] if st is None else st
         role = lad.role[st]
-        r = s.rate[rows] * lad.rate[st] * s.rate_boost[rows]
+        base = s.rate[rows] * lad.rate[st]
+        r = base * s.rate_boost[rows]
         if not self.wallet.on:
             return np.where(role == CUSTOMER, r, 0.0)
         f = self.wallet.rate_factor
-        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, s.rate[rows] * lad.rate[st] * f, 0.0))
+        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, base * f, 0.0))
 
     def negative_wom_factor(self) -> float:
         """Multiplier on exposure and conversion from negative word of mouth (1: none)."""
@@ -93,25 +100,34 @@ class World:
         share = min(1.0, self.neg_told / max(outside, 1))
         return float(np.exp(-mk.negative_wom_effect * share))
 
-    def move_rate(self, rows: np.ndarray) -> np.ndarray:
-        """Hazard of the next stage event: conversion (lead), defection (customer), return (lost)."""
+    def move_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+        """Hazard of the next stage event: conversion (lead), defection (customer), return (lost).
+        ``st``: the rows' stages, if the caller has them."""
         s, m, lad = self.s, self.cfg.market, self.ladder
-        role = lad.role[s.stage[rows]]
+        st = s.stage[rows] if st is None else st
+        role = lad.role[st]
+        cust = role == CUSTOMER
+        every = bool(cust.all())
+        if not every:
+            out = np.where(role == LEAD, m.conversion * self.negative_wom_factor(),
+                           np.where(role == LOST, m.natural_return, 0.0))
+            if not cust.any():
+                return out
+        rc, stc = (rows, st) if every else (rows[cust], st[cust])
         kind = m.purchase.kind
-        if kind == "ladder":
-            d = (m.defection * lad.defect[s.stage[rows]]
-                 * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rows]))
-                 * (1.0 - s.switching_cost[rows]))
-            if self.wallet.on:  # a rival's programme pulls the other way (sim.wallet)
-                d = d * self.wallet.defection_factor(rows)
+        if kind == "ladder":  # defection: computed for the customers only
+            d = (m.defection * lad.defect[stc]
+                 * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rc]))
+                 * (1.0 - s.switching_cost[rc]))
+            if self.wallet.on and self.wallet._locked:  # a rival's programme pulls the other way (sim.wallet)
+                d = d * self.wallet.defection_factor(rc)
         elif kind == "pareto_nbd":
-            d = s.lifetime_rate[rows]
+            d = s.lifetime_rate[rc]
         else:  # bgnbd: dropout happens at purchases, never in between
-            d = np.zeros(rows.size)
-        out = np.zeros(rows.size)
-        out[role == LEAD] = m.conversion * self.negative_wom_factor()
-        out[role == CUSTOMER] = d[role == CUSTOMER]
-        out[role == LOST] = m.natural_return
+            d = np.zeros(rc.size)
+        if every:
+            return d
+        out[cust] = d
         return out
 
     def set_clocks(self, rows: np.ndarray, t) -> None:
@@ -125,43 +141,53 @@ class World:
             return
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
+        st = s.stage[rows]
         ev = s.ev[rows]
+        nxt = []
         for clock, rate_arr, new_rate, stream in (
-                (s.t_buy, s.r_buy, self.purchase_rate(rows), R.PURCHASE_CLOCK),
-                (s.t_move, s.r_move, self.move_rate(rows), R.MOVE_CLOCK)):
+                (s.t_buy, s.r_buy, self.purchase_rate(rows, st), R.PURCHASE_CLOCK),
+                (s.t_move, s.r_move, self.move_rate(rows, st), R.MOVE_CLOCK)):
             old = rate_arr[rows]
             cur = clock[rows]
-            keep = (old > 0) & np.isfinite(cur) & (new_rate > 0)
-            out = np.full(rows.size, np.inf)
-            out[keep] = t[keep] + (cur[keep] - t[keep]) * (old[keep] / new_rate[keep])
-            draw = (~keep) & (new_rate > 0)
+            live = new_rate > 0
+            keep = (old > 0) & np.isfinite(cur) & live
+            with np.errstate(divide="ignore", invalid="ignore"):  # rows not kept: their value is not used
+                out = np.where(keep, t + (cur - t) * (old / new_rate), np.inf)
+            draw = live & ~keep
             if draw.any():
                 e = self.crng.exponential(stream, rows[draw], ev[draw])
                 out[draw] = t[draw] + e / new_rate[draw]
             clock[rows] = out
             rate_arr[rows] = new_rate
+            nxt.append(out)
         # exposure threshold for pool stages (cumulative-hazard units)
-        pool = self.ladder.role[s.stage[rows]] == POOL
-        need = pool & ~np.isfinite(s.h_expose[rows])
-        if need.any():
-            r = rows[need]
-            e = self.crng.exponential(R.EXPOSURE, r, s.ev[r])
-            s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
-            if self.calendar is not None:
-                self.calendar.file_thresholds(r, s.h_expose[r])
-        s.h_expose[rows[~pool]] = np.inf
+        pool = self.ladder.role[st] == POOL
+        if pool.any():
+            need = pool & ~np.isfinite(s.h_expose[rows])
+            if need.any():
+                r = rows[need]
+                e = self.crng.exponential(R.EXPOSURE, r, s.ev[r])
+                s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
+                if self.calendar is not None:
+                    self.calendar.file_thresholds(r, s.h_expose[r])
+            s.h_expose[rows[~pool]] = np.inf
+        else:
+            s.h_expose[rows] = np.inf
         if self.calendar is not None:
-            self.calendar.file_times(rows, np.minimum(s.t_buy[rows], s.t_move[rows]))
+            self.calendar.file_times(rows, np.minimum(nxt[0], nxt[1]))
 
     def touch(self, rows: np.ndarray) -> np.ndarray:
         """Advance the touch counter; return the counter values to key this touch's draws."""
-        self.s.ev[rows] += np.uint64(1)
-        return self.s.ev[rows]
+        c = self.s.ev[rows] + np.uint64(1)
+        self.s.ev[rows] = c
+        return c
 
     # ------------------------------------------------------------------ word of mouth
     def wom_share(self) -> float:
         """Word-of-mouth-weighted share of the market (advocates weigh most)."""
-        counts = np.bincount(self.s.stage, minlength=self.ladder.n)
+        if self._counts is None:  # move() is the only writer of stages after day 0
+            self._counts = np.bincount(self.s.stage, minlength=self.ladder.n)
+        counts = self._counts
         return float((self.ladder.wom * counts).sum() / self.n) * self.wom_boost
 
     def exposure_hazard(self) -> tuple[float, float, float]:
@@ -190,6 +216,7 @@ class World:
         """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects."""
         if rows.size == 0:
             return
+        self.version += 1
         s, lad = self.s, self.ladder
         to = np.broadcast_to(np.asarray(to, dtype=np.int16), rows.shape)
         frm = s.stage[rows]
@@ -198,6 +225,8 @@ class World:
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
         role_to, role_from = lad.role[to], lad.role[frm]
+        if self._counts is not None:
+            self._counts += np.bincount(to, minlength=lad.n) - np.bincount(frm, minlength=lad.n)
         if self._outside is not None:
             self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
@@ -240,44 +269,71 @@ class World:
         self.set_clocks(rows, t)
 
     def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
-        """First matching transition of kind ``on`` for each row; returns the rows that moved."""
+        """First matching transition of kind ``on`` for each row; returns the rows that moved.
+
+        A customer is judged by the first transition it qualifies for (stage and conditions); it
+        moves if its uniform (keyed by its touch counter as the call starts) is below ``p``.
+        """
         if rows.size == 0:
             return rows
         s = self.s
-        u = self.crng.uniform(R.TRANSITION, rows, s.ev[rows])
+        ev = s.ev[rows]
+        forgive = None
         if on == "bad_service":  # forgiveness: trust (which grows with tenure) softens the fall
-            u = u / np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
+            forgive = np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
         pending = np.ones(rows.size, bool)
         moved = np.zeros(rows.size, bool)
         for from_mask, to, tr in self.ladder.transitions[on]:
-            ok = pending & from_mask[s.stage[rows]]
-            if not ok.any():
+            q = np.flatnonzero(pending)  # positions still to be judged
+            if q.size == 0:
+                break
+            q = q[from_mask[s.stage[rows[q]]]]
+            if q.size == 0:
                 continue
+            r = rows[q]
+            ok = None
             if tr.min_purchases:
-                ok &= s.n_purchases[rows] >= tr.min_purchases
+                ok = s.n_purchases[r] >= tr.min_purchases
             if tr.min_satisfaction > 0 or tr.max_satisfaction < 1:
-                sat = s.satisfaction[rows]
-                ok &= (sat >= tr.min_satisfaction) & (sat <= tr.max_satisfaction)
+                sat = s.satisfaction[r]
+                ok = _and(ok, (sat >= tr.min_satisfaction) & (sat <= tr.max_satisfaction))
             if tr.min_trust > 0:
-                ok &= s.trust[rows] >= tr.min_trust
+                ok = _and(ok, s.trust[r] >= tr.min_trust)
             if tr.min_attitude > 0:
-                ok &= s.attitude[rows] >= tr.min_attitude
-            fire = ok & (u < tr.p)
-            pending &= ~ok  # a customer is judged by the first transition it qualifies for
-            if fire.any():
+                ok = _and(ok, s.attitude[r] >= tr.min_attitude)
+            if ok is not None:
+                q = q[ok]
+                if q.size == 0:
+                    continue
+            pending[q] = False
+            if tr.p >= 1 and forgive is None:  # a uniform in (0, 1) is always below p
+                fire = q
+            else:
+                u = self.crng.uniform(R.TRANSITION, rows[q], ev[q])
+                if forgive is not None:
+                    u = u / forgive[q]
+                fire = q[u < tr.p]
+            if fire.size:
                 self.move(rows[fire], to, t[fire], cause)
-                moved |= fire
+                moved[fire] = True
         return rows[moved]
 
     # ------------------------------------------------------------------ purchases
     def basket(self, rows: np.ndarray, t) -> np.ndarray:
         """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell."""
         s, ec = self.s, self.cfg.economics
-        tenure = np.nan_to_num(np.asarray(t, float) - s.acquired_at[rows], nan=0.0)
+        t = np.asarray(t, float)
+        tenure = t - s.acquired_at[rows]
+        tenure[np.isnan(tenure)] = 0.0
         g = ec.tenure_spend_growth if self.cfg.market.purchase.kind == "ladder" else 0.0  # BTYD stays pure
-        growth = 1.0 + g * np.clip(tenure / 365.0, 0.0, ec.tenure_growth_years)
-        up_age = np.nan_to_num(np.asarray(t, float) - s.upsell_at[rows], nan=np.inf)
-        up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
+        growth = 1.0 + g * np.minimum(np.maximum(tenure / 365.0, 0.0), ec.tenure_growth_years)
+        up_at = s.upsell_at[rows]
+        if np.isnan(up_at).all():  # nobody up-sold: exp(-inf) = 0
+            up = 1.0 + s.upsell[rows] * 0.0
+        else:
+            up_age = t - up_at
+            up_age[np.isnan(up_age)] = np.inf
+            up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
         return s.spend[rows] * self.ladder.spend[s.stage[rows]] * growth * up
 
     def purchase(self, rows: np.ndarray, t: np.ndarray, evaluate_transitions: bool = True,
@@ -289,6 +345,7 @@ class World:
         made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``."""
         if rows.size == 0:
             return
+        self.version += 1
         s, cfg, lad = self.s, self.cfg, self.ladder
         sv = cfg.service
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
@@ -320,7 +377,9 @@ class World:
         sat = s.satisfaction[rows]
         sat = sat + sv.satisfaction_learning * (q - sat)
         bad = q < sv.bad_threshold
-        complain = bad & (self.crng.uniform(R.COMPLAINT, rows, c) < sv.complaint_prob)
+        complain = bad.copy()  # a bad experience becomes a complaint with complaint_prob
+        if bad.any():
+            complain[bad] = self.crng.uniform(R.COMPLAINT, rows[bad], c[bad]) < sv.complaint_prob
         sat = np.where(complain, sat - sv.complaint_penalty, sat)
         s.satisfaction[rows] = np.clip(sat, 0, 1)
         s.complaint_open[rows] = s.complaint_open[rows] | complain
@@ -329,7 +388,9 @@ class World:
         target = 0.5 * s.satisfaction[rows] + 0.5 * s.trust[rows]
         s.attitude[rows] += sv.attitude_learning * (target - s.attitude[rows])
         last = s.last_purchase_at[rows]
-        decay = np.where(np.isnan(last), 0.0, np.exp(-(t - np.nan_to_num(last)) / sv.patronage_memory_days))
+        never = np.isnan(last)
+        decay = np.exp(-(t - np.where(never, 0.0, last)) / sv.patronage_memory_days)
+        decay[never] = 0.0
         pat = s.patronage[rows] * decay
         s.patronage[rows] = pat + sv.patronage_gain * (1 - pat)
         s.last_purchase_at[rows] = t
@@ -364,6 +425,7 @@ class World:
     def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray) -> None:
         """Purchases that went to rivals: the amount (same draw the focal firm would have had),
         the rival's books and records; the focal firm records nothing."""
+        self.version += 1
         s = self.s
         s.t_buy[rows] = np.inf  # the purchase clock was consumed
         s.r_buy[rows] = 0.0
@@ -373,9 +435,10 @@ class World:
         cents = np.maximum(to_cents(amount), 1)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
-        for k in np.unique(firm):
+        for k in range(1, len(self.rivals) + 1):
             m = firm == k
-            self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
+            if m.any():
+                self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
         self.set_clocks(rows, t)
 
     # ------------------------------------------------------------------ other events
@@ -450,11 +513,13 @@ class World:
             return self.due_scan(t1, H1)
         s = self.s
         cand = self.calendar.take(t1, H1)
-        now = (s.h_expose[cand] <= H1) | (s.t_buy[cand] < t1) | (s.t_move[cand] < t1)
-        later = cand[~now]
-        if later.size:  # filed in the window of t1 but after it, or stale: file again where they are due
-            self.calendar.file_times(later, np.minimum(s.t_buy[later], s.t_move[later]))
-        return cand[now]
+        nxt = np.minimum(s.t_buy[cand], s.t_move[cand])
+        now = (s.h_expose[cand] <= H1) | (nxt < t1)
+        if not now.all():  # stale entries, or a window taken part-way
+            later = ~now
+            self.calendar.refile_unless_stale(cand[later], nxt[later], t1)
+            return cand[now]
+        return cand
 
     def due_scan(self, t1: float, H1: float) -> np.ndarray:
         """:meth:`due` by scanning every customer's clocks (the reference; cost ∝ customers)."""
@@ -474,7 +539,30 @@ class World:
         return self.at_risk_days + float((now - open_spells).sum())
 
 
+def _and(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    """``a & b``, where ``a`` None means no condition yet."""
+    return b if a is None else a & b
+
+
 def _poisson_from_uniform(mean: float, u: np.ndarray) -> np.ndarray:
-    """Poisson(mean) draws by inverting the CDF at the uniforms ``u`` (counter-based, so CRN holds)."""
-    from scipy.stats import poisson
-    return poisson.ppf(u, mean).astype(np.int64)
+    """Poisson(mean) draws by inverting the CDF at the uniforms ``u`` (counter-based, so CRN holds).
+
+    The smallest ``k`` whose CDF reaches ``u``, from a table of the CDF; a uniform within 1e-12 of
+    a table value is left to ``scipy.stats.poisson.ppf``, so every draw is the one it gives.
+    """
+    cdf = _POISSON_CDF.get(mean)
+    if cdf is None:
+        k = np.arange(64)
+        while (cdf := pdtr(k, mean))[-1] < 1.0 and k.size < 1 << 20:
+            k = np.arange(k.size * 2)
+        _POISSON_CDF[mean] = cdf
+    k = np.searchsorted(cdf, u, side="left")
+    near = (k >= cdf.size) | (np.abs(cdf[np.minimum(k, cdf.size - 1)] - u) < 1e-12) \
+        | ((k > 0) & (np.abs(u - cdf[np.maximum(k - 1, 0)]) < 1e-12))
+    if near.any():
+        from scipy.stats import poisson
+        k[near] = poisson.ppf(u[near], mean).astype(np.int64)
+    return k.astype(np.int64)
+
+
+_POISSON_CDF: dict[float, np.ndarray] = {}

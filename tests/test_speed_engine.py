@@ -55,11 +55,90 @@ def test_calendar_drops_stale_entries_and_keeps_thresholds_sorted():
     cal.file_times(np.array([3, 1, 2]), np.array([0.5, 2.5, np.inf]))
     cal.file_times(np.array([4]), np.array([12.0]))      # past the horizon: never due
     assert cal.take(1.0, 0.0).tolist() == [3]
-    assert cal.take(2.0, 0.0).tolist() == [1]  # filed in the window of t=2 (a candidate: the caller checks)
-    cal.file_times(np.array([1]), np.array([2.5]))  # ... and files it again, as World.due does
+    assert cal.take(2.0, 0.0).tolist() == []   # 2.5 is in the window [2, 3): not taken before it ends
     assert cal.take(3.0, 0.0).tolist() == [1]
+    # a window taken part-way (t1 = 4.5 is no window's end) hands out its whole bucket: the caller
+    # files again what is not yet due and drops stale entries (filed again when their clocks changed)
+    cal.file_times(np.array([5, 6]), np.array([4.7, 4.2]))
+    cal.file_times(np.array([6]), np.array([7.5]))       # 6's clock moved on: its first entry is stale
+    assert cal.take(4.5, 0.0).tolist() == [5, 6]
+    cal.refile_unless_stale(np.array([5, 6]), np.array([4.7, 7.5]), 4.5)
+    assert cal.take(5.0, 0.0).tolist() == [5]
+    assert cal.take(7.0, 0.0).tolist() == []
+    assert sum(x.size for b in cal._buckets.values() for x in b) == 1   # 6's live entry; the stale one was dropped
+    assert cal.take(8.0, 0.0).tolist() == [6]
     cal.file_thresholds(np.array([7, 8, 9]), np.array([0.3, 0.1, 0.2]))
-    assert cal.take(3.5, 0.15).tolist() == [8]
-    assert cal.take(4.0, 0.25).tolist() == [9]
+    assert cal.take(8.5, 0.15).tolist() == [8]
+    assert cal.take(9.0, 0.25).tolist() == [9]
     assert cal.take(10.0, 1.0).tolist() == [7]
     assert cal.take(10.0, 5.0).tolist() == []
+
+
+def _classify_reference(m, s, now):
+    """CrmView.stage as it was first written: a direct reading of the records, no tables, no cache."""
+    lad = m.ladder
+    out = np.full(m.n, lad.pool if lad.pool >= 0 else lad.lead, dtype=np.int16)
+    if lad.lead >= 0:
+        out[~np.isnan(s.lead_at)] = lad.lead
+    bought = s.n_purchases > 0
+    cust = lad.customer_stages()
+    k = np.searchsorted(lad.crm_min_purchases[cust], s.n_purchases[bought], side="right") - 1
+    out[bought] = cust[np.clip(k, 0, cust.size - 1)]
+    lapsed = bought & (now - np.nan_to_num(s.last_purchase_at, nan=-np.inf) > m.cfg.crm.lapsed_after_days)
+    out[lapsed] = lad.lost
+    return out
+
+
+def test_recorded_stages_follow_the_records_within_a_day():
+    """The cached classification is recomputed when the records change, even on the same day."""
+    from sim.crm import CrmView, RivalView
+    m = sim.build(sim.load(["market.n_customers=3000", "market.days=200", "engine.progress=false"]))
+    m.clock.env.run(until=120.5)
+    crm = CrmView(m, m.strategies[0])
+    first = crm.stage()
+    assert np.array_equal(first, _classify_reference(m, m.s, m.now))
+    first[:] = 0  # a copy: writing to it changes nothing the next caller sees
+    buyers = np.flatnonzero(m.ladder.role[m.s.stage] == 2)[:50]
+    prospects = np.flatnonzero(m.ladder.role[m.s.stage] == 1)[:50]
+    m.world.purchase(buyers, np.full(buyers.size, m.now), wallet=False)
+    crm.convert(prospects)
+    assert np.array_equal(crm.stage(), _classify_reference(m, m.s, m.now))
+    assert np.array_equal(crm.rows_with_role(2, 3), np.flatnonzero(m.ladder.role[crm.stage()] >= 2))
+    rival = RivalView(m, m.firms[1], None)  # a rival's view reads its own records, cached apart
+    assert np.array_equal(rival.stage(), _classify_reference(m, m.firms[1].records, m.now))
+    assert not np.array_equal(rival.stage(), crm.stage())
+
+
+def test_stage_counts_kept_by_moves_equal_a_count():
+    m = sim.simulate(sim.load(["market.n_customers=3000", "market.days=150", "engine.progress=false"]), progress=False)
+    assert m.world._counts is not None
+    assert np.array_equal(m.world._counts, np.bincount(m.s.stage, minlength=m.n_stages))
+
+
+def test_poisson_table_gives_scipys_draws():
+    from scipy.stats import poisson
+
+    from sim.world import _POISSON_CDF, _poisson_from_uniform
+    rng = np.random.default_rng(7)
+    for mean in (9.0, 0.4, 37.5):
+        u = (np.floor(rng.random(200_000) * 2.0**53) + 0.5) / 2.0**53
+        _poisson_from_uniform(mean, u[:1])
+        cdf = _POISSON_CDF[mean]
+        edges = np.concatenate([cdf[:-1], np.nextafter(cdf[:-1], 0), np.nextafter(cdf[:-1], 1)])
+        u = np.concatenate([u, edges[(edges > 0) & (edges < 1)]])
+        assert np.array_equal(_poisson_from_uniform(mean, u), poisson.ppf(u, mean).astype(np.int64)), mean
+
+
+@pytest.mark.parametrize("dt,days", [(1.0, 365), (0.3, 60), (7.0, 100.5), (1 / 3, 50)])
+def test_calendar_windows_are_the_clocks(dt, days):
+    """A clock's window is found by division and checked against the window ends the clock walks."""
+    from sim.clock import Clock
+    cal = DueCalendar(dt, days)
+    clock = Clock(days, dt)
+    ends = []
+    clock.env.process(clock.windows(lambda t0, t1: ends.append(t1)))
+    clock.env.run()
+    assert np.array_equal(cal._ends, ends)
+    t = np.concatenate([np.random.default_rng(0).uniform(0, days * 1.1, 20_000), cal._ends,
+                        np.nextafter(cal._ends, 0), np.nextafter(cal._ends, np.inf), [0.0]])
+    assert np.array_equal(cal._bucket(t), np.searchsorted(cal._ends, t, side="right"))
