@@ -70,7 +70,8 @@ def _read(entry: Path) -> tuple[dict, Any] | None:
     import pyarrow.parquet as pq
     try:
         summ = json.loads((entry / _DONE).read_text())
-        ts = pq.read_table(entry / _TS)
+        with pq.ParquetFile(entry / _TS) as f:  # pq.read_table would import pandas
+            ts = f.read()
     except (OSError, ValueError, pa.ArrowException):
         return None
     return summ, ts

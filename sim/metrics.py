@@ -153,12 +153,76 @@ def report_dates(start: str, t: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- tables
+def to_arrow(values, type=None):  # noqa: A002 - pyarrow's own name for it
+    """An Arrow array from a numpy array (numbers, booleans, datetimes) or a sequence of strings,
+    NaN and NaT stored as nulls as pandas' ``to_parquet`` stores them.
+
+    Built from the array's buffers: ``pa.array`` imports pandas whenever it is installed (about
+    0.3 s a process), which a run that writes its outputs does not otherwise need.
+    """
+    import pyarrow as pa
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    a = np.asarray(values)
+    n = len(a)
+    if a.dtype.kind in "OUS":  # strings: offsets into one UTF-8 buffer
+        items = [None if x is None else str(x).encode() for x in a.tolist()]
+        valid = np.array([x is not None for x in items], dtype=bool)
+        typ = type or pa.string()
+        off = np.zeros(n + 1, dtype=np.int64 if typ == pa.large_string() else np.int32)
+        np.cumsum([len(x) if x is not None else 0 for x in items], out=off[1:])
+        buffers = [pa.py_buffer(off), pa.py_buffer(b"".join(x for x in items if x is not None))]
+    else:
+        valid = ~np.isnan(a) if a.dtype.kind == "f" else ~np.isnat(a) if a.dtype.kind == "M" else None
+        data = np.packbits(a, bitorder="little") if a.dtype.kind == "b" else np.ascontiguousarray(a)
+        typ = type or pa.from_numpy_dtype(a.dtype)
+        buffers = [pa.py_buffer(data)]
+    nulls = 0 if valid is None else n - int(valid.sum())
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(typ, n, [validity, *buffers], null_count=nulls)
+
+
+_NUMPY_OF_ARROW = {"int8": "i1", "int16": "i2", "int32": "i4", "int64": "i8", "uint8": "u1", "uint16": "u2",
+                   "uint32": "u4", "uint64": "u8", "halffloat": "f2", "float": "f4", "double": "f8"}
+
+
+def to_numpy(column) -> np.ndarray:
+    """A numpy array from an Arrow column of numbers, booleans, timestamps or strings, read from
+    its buffers (``to_numpy`` would import pandas, see :func:`to_arrow`): nulls become NaN (integers
+    with nulls become floats), NaT, or None among strings."""
+    import pyarrow as pa
+    a = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n, off, typ = len(a), a.offset, a.type
+    bufs = a.buffers()
+    valid = (np.unpackbits(np.frombuffer(bufs[0], np.uint8), bitorder="little", count=off + n)[off:].astype(bool)
+             if a.null_count else None)
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        o = np.frombuffer(bufs[1], np.int64 if pa.types.is_large_string(typ) else np.int32, count=off + n + 1)[off:]
+        data = bufs[2].to_pybytes() if bufs[2] is not None else b""
+        out = np.array([data[o[k]:o[k + 1]].decode() for k in range(n)], dtype=object)
+        if valid is not None:
+            out[~valid] = None
+        return out
+    if pa.types.is_boolean(typ):
+        out = np.unpackbits(np.frombuffer(bufs[1], np.uint8), bitorder="little", count=off + n)[off:].astype(bool)
+    elif pa.types.is_timestamp(typ):
+        out = np.frombuffer(bufs[1], np.int64, count=off + n)[off:].view(f"datetime64[{typ.unit}]")
+    else:
+        out = np.frombuffer(bufs[1], _NUMPY_OF_ARROW[str(typ)], count=off + n)[off:]
+    if valid is None:
+        return out.copy()
+    if out.dtype.kind in "iub":
+        out = out.astype(float)
+    out = out.copy()
+    out[~valid] = np.datetime64("NaT") if out.dtype.kind == "M" else np.nan
+    return out
+
+
 def arrow_table(cols: dict):
     """An Arrow table from numpy columns (or Arrow arrays), NaN and NaT stored as nulls as pandas'
     ``to_parquet`` stores them."""
     import pyarrow as pa
-    return pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, from_pandas=True)
-                     for k, v in cols.items()})
+    return pa.table({k: to_arrow(v) for k, v in cols.items()})
 
 
 def _dictionary(codes: np.ndarray, categories):
@@ -172,8 +236,11 @@ def _dictionary(codes: np.ndarray, categories):
         raise ValueError(f"codes outside [-1, {k}) for categories {list(categories)[:5]}...")
     idx = codes.astype(itype, copy=False)
     missing = idx < 0
-    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=missing if missing.any() else None),
-                                          pa.array(list(categories), pa.string()))
+    indices = to_arrow(idx)
+    if missing.any():
+        indices = pa.Array.from_buffers(indices.type, len(idx), [pa.py_buffer(np.packbits(~missing, bitorder="little")),
+                                                                 indices.buffers()[1]], null_count=int(missing.sum()))
+    return pa.DictionaryArray.from_arrays(indices, to_arrow(list(categories), pa.string()))
 
 
 def timeseries_columns(market) -> dict[str, np.ndarray]:
@@ -263,9 +330,9 @@ def flows_table(market):
     """``flows.parquet`` as an Arrow table (stage names as large strings, as pandas writes them)."""
     import pyarrow as pa
     t, i, j, count = _flow_moves(market)
-    names = pa.array(list(market.stage_names), pa.large_string())
-    return pa.table({"t": pa.array(t), "from_stage": names.take(pa.array(i)),
-                     "to_stage": names.take(pa.array(j)), "count": pa.array(count)})
+    names = to_arrow(list(market.stage_names), pa.large_string())
+    return pa.table({"t": to_arrow(t), "from_stage": names.take(to_arrow(i)),
+                     "to_stage": names.take(to_arrow(j)), "count": to_arrow(count)})
 
 
 def flows(market):
@@ -390,9 +457,8 @@ def transaction_batches(market, rows: int = TX_ROW_GROUP) -> Iterator:
 
     def batch(cid, t, cents, ch):
         return pa.RecordBatch.from_arrays([
-            pa.array(cid.astype(np.int64, copy=False)), pa.array(t.astype(float, copy=False), from_pandas=True),
-            pa.array(days_to_datetime(start, t), from_pandas=True), pa.array(cents / 100.0, from_pandas=True),
-            _dictionary(ch, names)], schema=schema)
+            to_arrow(cid.astype(np.int64, copy=False)), to_arrow(t.astype(float, copy=False)),
+            to_arrow(days_to_datetime(start, t)), to_arrow(cents / 100.0), _dictionary(ch, names)], schema=schema)
 
     pending: list[tuple[np.ndarray, ...]] = []
     held = 0

@@ -265,7 +265,7 @@ def _columns(table) -> dict:
     """A table's columns as numpy arrays (nulls as NaN / NaT), for the report's charts."""
     if hasattr(table, "to_parquet"):  # a pandas DataFrame
         return {c: table[c].to_numpy() for c in table.columns}
-    return {c: table.column(c).to_numpy(zero_copy_only=False) for c in table.column_names}
+    return {c: metrics.to_numpy(table.column(c)) for c in table.column_names}
 
 
 def write_outputs(market, out: Path, summary: dict, control_ts=None) -> dict[str, Path]:
@@ -300,7 +300,7 @@ def write_outputs(market, out: Path, summary: dict, control_ts=None) -> dict[str
     if cfg.report:
         from .report import build_report
         files["report"] = out / "report.html"
-        html = build_report(market, ts, _columns(fl), metrics.cohort_columns(market), summary,
+        html = build_report(market, ts, metrics.flows_columns(market), metrics.cohort_columns(market), summary,
                             control_ts=None if control_ts is None else _columns(control_ts))
         atomic_write_text(files["report"], html)
     return files

@@ -233,9 +233,13 @@ def test_large_markets_are_the_engine_alone_and_give_the_same_results():
         np.testing.assert_array_equal(getattr(m.s, k), getattr(a.s, k))
 
 
-def test_a_run_that_writes_its_outputs_does_not_load_mesa(tmp_path):
-    code = ("import sys, sim; sim.run(sim.load(['market.n_customers=300', 'market.days=30', "
-            f"'engine.progress=false', 'strategy=win_back']), {str(tmp_path / 'r')!r}); "
+def test_a_run_that_writes_its_outputs_loads_neither_mesa_nor_pandas(tmp_path):
+    # both installed: a run (its report, and a second run reading the control from the cache) loads neither
+    code = ("import sys, sim\n"
+            "cfg = sim.load(['market.n_customers=300', 'market.days=30', 'engine.progress=false', 'strategy=win_back',"
+            " 'output.report=true'])\n"
+            f"for r in ('a', 'b'): sim.run(cfg, {str(tmp_path)!r} + '/' + r, control_cache={str(tmp_path / 'c')!r})\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mesa', 'pandas')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
+    assert (tmp_path / "b" / "report.html").read_bytes() == (tmp_path / "a" / "report.html").read_bytes()

@@ -161,6 +161,25 @@ for i in range(2):  # the second run reads the paired control from the cache
 """
 
 
+def test_numpy_and_arrow_convert_both_ways_as_pyarrow_does():
+    cols = {"f": np.array([1.5, np.nan, -2.0, 4.0]), "i": np.arange(4, dtype=np.int32),
+            "b": np.array([True, False, True, True]),
+            "d": np.array(["2024-01-01", "NaT", "2024-03-01T06", "2025-01-01"], dtype="datetime64[us]"),
+            "s": np.array(["a", None, "ناب", ""], dtype=object)}
+    for k, v in cols.items():
+        ours = metrics.to_arrow(v)
+        assert ours.equals(pa.array(v, from_pandas=True)), k
+        back = metrics.to_numpy(ours)
+        assert back.dtype == (object if k == "s" else v.dtype)
+        np.testing.assert_array_equal(back, v)
+        # a slice of a chunked column (offsets into the buffers), and its nulls
+        part = metrics.to_numpy(pa.chunked_array([ours.slice(1, 3), ours.slice(0, 1)]))
+        np.testing.assert_array_equal(part, np.concatenate([v[1:4], v[:1]]))
+    with_null = pa.array([1, None, 3], pa.int64())
+    np.testing.assert_array_equal(metrics.to_numpy(with_null), [1.0, np.nan, 3.0])
+    assert metrics.to_arrow(["x", "y"], pa.large_string()).equals(pa.array(["x", "y"], pa.large_string()))
+
+
 def test_a_run_needs_no_pandas(tmp_path):
     r = subprocess.run([sys.executable, "-c", RUN_WITHOUT_PANDAS, str(tmp_path), str(tmp_path / "cache")],
                        capture_output=True, text=True, timeout=300)
