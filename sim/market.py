@@ -38,6 +38,12 @@ class Market(MarketEngine, mesa.Model):
         if want:
             from .agents.customer import Customer
             self.customer_agents = Customer.create_agents(self, self.n, row=np.arange(self.n))
+            # Mesa 3.3 numbers agents through a class-level dict keyed by model, which keeps every
+            # model that made agents alive for the life of the process (mesa#3179, fixed upstream
+            # by moving the counter onto the model). The customers are numbered 1..n; drop the entry.
+            ids = getattr(mesa.Agent, "_ids", None)
+            if isinstance(ids, dict):
+                ids.pop(self, None)
 
     def _process_window(self, t0, t1, H0, H1, parts) -> int:
         """Batched as the engine; per agent (``engine.mode=agents``): every agent steps its own row."""

@@ -233,6 +233,17 @@ def test_large_markets_are_the_engine_alone_and_give_the_same_results():
         np.testing.assert_array_equal(getattr(m.s, k), getattr(a.s, k))
 
 
+def test_a_market_with_mesa_agents_is_freed_when_dropped():
+    import gc
+    import weakref
+    m = sim.simulate(sim.load(["market.n_customers=300", "market.days=10", "engine.progress=false"]), progress=False)
+    assert len(m.agents) == 300 and sorted(a.unique_id for a in m.agents) == list(range(1, 301))
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None  # Mesa's class-level id counter no longer holds it
+
+
 def test_a_run_that_writes_its_outputs_loads_neither_mesa_nor_pandas(tmp_path):
     # both installed: a run (its report, and a second run reading the control from the cache) loads neither
     code = ("import sys, sim\n"
