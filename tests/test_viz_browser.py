@@ -231,6 +231,7 @@ def test_persian_interface(server, page):
     tmp = server[1]
     page.locator(".sel-lang button", has_text="fa").click()
     page.wait_for_selector("#app-title[lang='fa']")
+    page.wait_for_selector("#stage-panel[lang='fa']")   # panels are separate widgets: they may land a moment later
     assert page.locator("#app-title").inner_text().startswith("نردبان وفاداری")
     assert page.locator("#stage-panel").get_attribute("dir") == "rtl"
     assert "مشتری وفادار" in page.locator("#stage-counts").inner_text()

@@ -225,11 +225,12 @@ def Page():
             if session.pair.finished:
                 playing.set(False)
                 return
+            drawn = session.view.tick + 1   # the view's next patch: this step's
             ok = advance(session.step)
             tick.set(tick.value + 1)
             if not ok:
                 return
-            session.view.wait_drawn(session.view.tick, timeout=10.0)   # never run ahead of the browser
+            session.view.wait_drawn(drawn, timeout=10.0)   # never run ahead of the browser
             cancel.wait(PLAY_INTERVAL_S)
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
@@ -302,3 +303,5 @@ def Board(session: Session, tick, loc: str, lesson: str, message: str):
         # one widget draws the six charts, updated in place (sim.viz.chartview), never re-created
         session.view.set_rows(chart_rows(BY_KEY[lesson].focus if lesson != NO_LESSON else "ladder"))
         solara.Column(children=[session.view], style={"direction": "ltr"})
+    # after the panels above have gone out: the browser then draws panels and charts in one frame
+    solara.use_effect(session.show, [session.charts, session.charts.version])

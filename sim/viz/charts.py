@@ -84,6 +84,7 @@ class Charts:
         self.per_row = max(5, int(np.ceil(np.sqrt(a.n / a.n_stages))))
         self._figs = {k: getattr(self, "_build_" + k)() for k in CHARTS}
         self._spec: dict | None = None
+        self.version = -1   # counts updates: the browser view sends each one once
         self.update()
 
     # ------------------------------------------------------------------ layout
@@ -191,6 +192,7 @@ class Charts:
     def update(self) -> None:
         """Compute this step's changes (:attr:`patch`); the figures take them when next read."""
         self.patch = self._compute_patch()
+        self.version += 1
         self._stale = True
 
     @property
@@ -296,13 +298,16 @@ class Session:
             from .chartview import ChartView
             self.view = ChartView()
             self.view.show(self.charts)
+        # the page sends each change with :meth:`show` after it has re-rendered its panels, so that
+        # the browser draws the panels and the charts in one frame
 
     @property
     def settings(self) -> Settings:
         """The session's current settings (those of its pair of markets)."""
         return self.pair.settings
 
-    def _show(self) -> None:
+    def show(self) -> None:
+        """Send the charts' current state to the browser view (once per change; no view: nothing)."""
         if self.view is not None:
             self.view.show(self.charts)
 
@@ -312,14 +317,12 @@ class Session:
         with self.lock:
             self.pair = pair
             self.charts = Charts(pair, self.locale)
-            self._show()
 
     def set_locale(self, locale: str) -> None:
         """Switch the session's charts to ``locale`` (new figures, drawn by the same view)."""
         with self.lock:
             self.locale = locale
             self.charts = Charts(self.pair, locale)
-            self._show()
 
     def step(self) -> None:
         """Advance both markets by one processing window and update the charts (nothing once finished)."""
@@ -327,15 +330,13 @@ class Session:
             if not self.pair.finished:
                 self.pair.step()
                 self.charts.update()
-                self._show()
-
+    
     def run_to_end(self) -> None:
         """Run both markets to the horizon, then update the charts once."""
         with self.lock:
             while not self.pair.finished:
                 self.pair.step()
             self.charts.update()
-            self._show()
 
     def csv_bytes(self) -> bytes:
         """Both markets' time series as CSV bytes, for the download button."""

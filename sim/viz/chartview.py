@@ -169,12 +169,17 @@ class ChartView(ipyvue.VueTemplate):
         self.tick = -1
         self.drawn = -1
         self._charts = None
+        self._version = -1
         self._rev = -1
         self.changed = threading.Event()
 
     def show(self, charts) -> None:
-        """Send ``charts``' current state: whole figures when they are new, else only this step's patch."""
+        """Send ``charts``' current state: whole figures when they are new, else only this step's patch
+        (nothing when the browser already has it)."""
+        if charts is self._charts and charts.version == self._version:
+            return
         self.tick += 1
+        self._version = charts.version
         with self.hold_sync():
             if charts is not self._charts:
                 self._charts, self._rev = charts, self._rev + 1
