@@ -124,7 +124,8 @@ module.exports = {
       const f = this.figs[k], el = this.chart(k);
       this.dirty.delete(k);
       if (this.fresh.delete(k)) return this.P.newPlot(el, f.data, f.layout, f.config);
-      return this.P.react(el, f.data, f.layout, f.config);
+      // no config here: plotly.js would set it up again, reading the element's size (a forced layout)
+      return this.P.react(el, f.data, f.layout);
     },
     draw() {
       if (!this.alive) return;
