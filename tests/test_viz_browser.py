@@ -152,6 +152,12 @@ def test_two_sessions_are_independent(server, browser):
     _step(a, 3)
     assert _day(a) == 21
     assert _day(b) == 0                                  # B did not move when A stepped
+    # the charts follow each step: the ladder (in view) at once, a chart below the fold (money) once idle
+    a.wait_for_function("() => [...document.querySelectorAll('.chart-ladder .gtitle')]"
+                        ".some(e => e.textContent.includes('day 21'))")
+    a.wait_for_function("() => (document.querySelector('.chart-money.js-plotly-plot')?.data[0].x.length === 4)")
+    # one plotly.js for the page, loaded as a static file (not a copy per chart)
+    assert a.evaluate("() => document.querySelectorAll('script[src$=\"/static/assets/plotly.min.js\"]').length") == 1
     after = _counts(a)
     assert sum(after.values()) == 400 and after != before
     _step(b)
@@ -225,6 +231,7 @@ def test_persian_interface(server, page):
     tmp = server[1]
     page.locator(".sel-lang button", has_text="fa").click()
     page.wait_for_selector("#app-title[lang='fa']")
+    page.wait_for_selector("#stage-panel[lang='fa']")   # panels are separate widgets: they may land a moment later
     assert page.locator("#app-title").inner_text().startswith("نردبان وفاداری")
     assert page.locator("#stage-panel").get_attribute("dir") == "rtl"
     assert "مشتری وفادار" in page.locator("#stage-counts").inner_text()

@@ -285,6 +285,27 @@ def test_charts_show_the_markets_and_speak_persian():
     assert [sh.x0 for sh in f["money"].layout.shapes] == [63.0, 175.0]
 
 
+def test_chart_patch_is_plain_json_and_matches_the_figures():
+    """What the browser gets each step: plain JSON (no NaN, which JSON.parse refuses), the same values
+    the figures show."""
+    import json
+
+    from sim.viz.charts import Session
+    from sim.viz.model import Settings
+    s = Session(Settings(n_customers=100), widgets=False)
+    json.dumps(s.charts.patch, allow_nan=False)         # day 0: no buyers yet, an empty Pareto curve
+    json.dumps(s.charts.spec(), allow_nan=False)
+    for _ in range(3):
+        s.step()
+    patch = json.loads(json.dumps(s.charts.patch, allow_nan=False))
+    assert set(patch) == {"ladder", "diff", "stages", "money", "quad", "pareto"}
+    ladder = {(i, tuple(path)): v for i, path, v in patch["ladder"]["data"]}
+    assert len(ladder[0, ("x",)]) == 100 == len(ladder[1, ("marker", "color")])
+    assert "day 21" in dict((tuple(p), v) for p, v in patch["ladder"]["layout"])["title", "text"]
+    assert list(s.charts.figs["ladder"].data[0].x) == ladder[0, ("x",)]
+    assert "day 21" in s.charts.figs["ladder"].layout.title.text
+
+
 def test_csv_export_holds_both_markets():
     from sim.viz.charts import Session
     from sim.viz.model import Settings

@@ -2,7 +2,8 @@
 
 ``sim.viz.model`` has the markets and the checks on browser input, ``sim.viz.charts`` the plotly
 charts and a session's state, ``sim.viz.lessons`` and ``sim.viz.texts`` the lessons and words
-(English and Persian); none needs a browser. ``sim/viz/app.py`` is the Solara page.
+(English and Persian); none needs a browser. ``sim/viz/app.py`` is the Solara page and
+``sim.viz.chartview`` the widget that draws the charts in it.
 """
 from .model import (SCENARIOS, TEACHING_STRATEGIES, InputError, Pair, Settings, TeachingMarket, stage_panel_html,
                     strategy_options, teaching_overrides)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
-import ipyvue
 import solara
-import traitlets
+import solara.server.settings
 
 from sim.viz.charts import CHARTS, Session
+from sim.viz.chartview import PLOTLY_JS_DIR
 from sim.viz.lessons import BY_KEY, LESSONS
 from sim.viz.model import (CONTROL, FROM_SCENARIO, LOCALES, RANGES, SCENARIOS, TEACHING_STRATEGIES, InputError,
                            Settings, check_choice, check_number, customers_now, extra_overrides,
@@ -30,43 +29,12 @@ from sim.viz.model import (CONTROL, FROM_SCENARIO, LOCALES, RANGES, SCENARIOS, T
 from sim.viz.texts import name, ui
 
 log = logging.getLogger("sim.viz")
+# plotly.js, loaded once per page by the charts (sim.viz.chartview), is served from the installed
+# plotly package as /static/assets/plotly.min.js: no network needed, and the browser caches it
+if str(PLOTLY_JS_DIR) not in solara.server.settings.assets.extra_locations:
+    solara.server.settings.assets.extra_locations.append(str(PLOTLY_JS_DIR))
 PLAY_INTERVAL_S = 0.3   # pause between steps once the browser has drawn the last one
 NO_LESSON = "(none)"
-
-
-class RenderAck(ipyvue.VueTemplate):
-    """Tells the server which step the browser has drawn, so play never runs ahead of a slow
-    browser (each step waits for the previous one to be on screen, or for a timeout)."""
-
-    template = traitlets.Unicode("""
-<template><span class="render-ack" :data-tick="tick"></span></template>
-<script>
-module.exports = {
-  watch: {tick(v) { this.$nextTick(() => requestAnimationFrame(() => this.rendered(v))); }},
-  mounted() { this.rendered(this.tick); },
-}
-</script>""").tag(sync=True)
-    tick = traitlets.Int(0).tag(sync=True)
-
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        self.drawn = -1
-        self.changed = threading.Event()
-
-    def vue_rendered(self, data) -> None:
-        """Record the step the browser says it has drawn (ignored unless it is a number)."""
-        try:
-            self.drawn = int(data)
-        except (TypeError, ValueError):  # from the browser: only a number means anything
-            return
-        self.changed.set()
-
-    def wait_drawn(self, tick: int, timeout: float) -> None:
-        """Wait until the browser has drawn step ``tick``, or ``timeout`` seconds."""
-        end = time.monotonic() + timeout
-        while self.drawn < tick and time.monotonic() < end:
-            self.changed.clear()
-            self.changed.wait(0.05)
 
 
 def initial_choices() -> tuple[Settings, str]:
@@ -172,7 +140,6 @@ def Page():
     locale = solara.use_reactive(start_locale)
     lesson = solara.use_reactive(NO_LESSON)
     tick = solara.use_memo(lambda: solara.reactive(0), [])  # read by Board only: a step re-renders the board
-    ack = solara.use_memo(RenderAck, [])
     playing = solara.use_reactive(False)
     message = solara.use_reactive("")
     version = solara.use_reactive(0)  # bumped by a rebuild: the sidebar shows the new settings
@@ -258,11 +225,12 @@ def Page():
             if session.pair.finished:
                 playing.set(False)
                 return
+            drawn = session.view.tick + 1   # the view's next patch: this step's
             ok = advance(session.step)
             tick.set(tick.value + 1)
             if not ok:
                 return
-            ack.wait_drawn(tick.value, timeout=10.0)   # never run ahead of the browser
+            session.view.wait_drawn(drawn, timeout=10.0)   # never run ahead of the browser
             cancel.wait(PLAY_INTERVAL_S)
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
@@ -313,13 +281,13 @@ def Page():
                 solara.FileDownload(session.csv_bytes, filename="teaching_timeseries.csv", label=tx["export_csv"])
             solara.HTML(tag="small", unsafe_innerHTML=tx["export_note"])
 
-    Board(session, tick, ack, loc, lesson.value, message.value)
+    Board(session, tick, loc, lesson.value, message.value)
 
 
 @solara.component
-def Board(session: Session, tick, ack: RenderAck, loc: str, lesson: str, message: str):
+def Board(session: Session, tick, loc: str, lesson: str, message: str):
     """Lesson card, the two panels and the charts; re-rendered on every step (reads ``tick``)."""
-    ack.tick = tick.value   # sent after this step's chart updates: the browser acks once it drew them
+    _ = tick.value
     tx = ui(loc)
     rtl = {"direction": "rtl", "text-align": "right"} if loc == "fa" else {}
     with solara.Column(style={**rtl, "padding": "0 8px"}):
@@ -332,12 +300,8 @@ def Board(session: Session, tick, ack: RenderAck, loc: str, lesson: str, message
         with solara.Columns([1, 1]):
             solara.HTML(tag="div", unsafe_innerHTML=stage_panel_html(session.pair.a, loc, tx))
             solara.HTML(tag="div", unsafe_innerHTML=compare_panel_html(session, loc))
-        figs = session.charts.figs
-        solara.Column(children=[ack])
-        with solara.Column(style={"direction": "ltr"}):
-            # the figure widgets themselves are the children: updated in place, never re-created
-            for row in chart_rows(BY_KEY[lesson].focus if lesson != NO_LESSON else "ladder"):
-                if len(row) == 1:
-                    solara.Column(children=[figs[row[0]]])
-                else:
-                    solara.Columns([1, 1], children=[figs[key] for key in row])
+        # one widget draws the six charts, updated in place (sim.viz.chartview), never re-created
+        session.view.set_rows(chart_rows(BY_KEY[lesson].focus if lesson != NO_LESSON else "ladder"))
+        solara.Column(children=[session.view], style={"direction": "ltr"})
+    # after the panels above have gone out: the browser then draws panels and charts in one frame
+    solara.use_effect(session.show, [session.charts, session.charts.version])

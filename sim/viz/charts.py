@@ -1,18 +1,22 @@
 """Plotly charts of a :class:`~sim.viz.model.Pair`, built once and updated in place every step.
 
-The figures are plotly ``FigureWidget`` objects when ``anywidget`` is installed (the browser
-gets only the changed arrays, and plotly.js shapes Persian text, which matplotlib cannot),
-plain ``go.Figure`` otherwise (same API; the benchmark and unit tests can use either).
+The figures are built once as plotly ``go.Figure`` objects and sent to the browser as JSON
+(:meth:`Charts.spec`); each step sends only the changed arrays and titles (:attr:`Charts.patch`,
+plain lists, no plotly validation on the server), which :class:`~sim.viz.chartview.ChartView`
+draws with one shared plotly.js (which shapes Persian text, as matplotlib cannot). The
+``go.Figure`` objects take the same patch when read (:attr:`Charts.figs`: tests, exports).
 Dated events (a shock, a recovery, a campaign's start) are vertical lines on the time charts.
 """
 from __future__ import annotations
 
 import io
+import json
 import threading
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from .. import metrics
 from ..metrics import cumulative_money
@@ -24,15 +28,10 @@ CHARTS = ("ladder", "diff", "stages", "money", "quad", "pareto")
 QUAD_COLOURS = ("#636363", "#31a354", "#e6550d", "#08519c")
 EVENT_COLOURS = {"shock": "#d62728", "recovery": "#2ca02c", "campaign": "#1f77b4"}
 FONT = "Vazirmatn, Tahoma, 'DejaVu Sans', Arial, sans-serif"
-
-
-def _figure(fig: go.Figure, widgets: bool):
-    if widgets:
-        try:
-            return go.FigureWidget(fig)
-        except ImportError:  # no anywidget: a plain figure (same update API)
-            pass
-    return fig
+#: plotly.js options of every chart: PNG download from the toolbar (drawn in the browser, so it
+#: works offline), no plotly logo, no cloud buttons.
+CONFIG = {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False,
+          "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def _series(m, key: str) -> np.ndarray:
@@ -78,17 +77,14 @@ def pareto_curve(m) -> tuple[np.ndarray, np.ndarray, float]:
 class Charts:
     """The six figures of one session, for one pair and one language."""
 
-    def __init__(self, pair: Pair, locale: str, widgets: bool = True):
+    def __init__(self, pair: Pair, locale: str):
         self.pair, self.locale, self.tx = pair, locale, ui(locale)
         a = pair.a
         self.labels = stage_labels(a, locale)
         self.per_row = max(5, int(np.ceil(np.sqrt(a.n / a.n_stages))))
-        self.figs = {k: _figure(getattr(self, "_build_" + k)(), widgets) for k in CHARTS}
-        for f in self.figs.values():
-            if isinstance(f, go.FigureWidget):
-                # PNG download from the toolbar (drawn in the browser: works offline); no cloud buttons
-                f._config = {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False,
-                             "toImageButtonOptions": {"format": "png", "scale": 2}}
+        self._figs = {k: getattr(self, "_build_" + k)() for k in CHARTS}
+        self._spec: dict | None = None
+        self.version = -1   # counts updates: the browser view sends each one once
         self.update()
 
     # ------------------------------------------------------------------ layout
@@ -97,6 +93,10 @@ class Charts:
                           width=width,
                           margin=dict(l=55, r=20, t=45, b=40), font=dict(family=FONT),
                           legend=dict(font=dict(size=10)), uirevision="keep")
+        # tick labels never overflow these fixed-size charts: "allow" spares plotly.js measuring every
+        # label against the page on every redraw (its default for linear axes, "hide past div", does)
+        fig.update_xaxes(ticklabeloverflow="allow")
+        fig.update_yaxes(ticklabeloverflow="allow")
         return fig
 
     def _time_axis(self, fig: go.Figure, secondary: bool = False) -> None:
@@ -190,59 +190,86 @@ class Charts:
 
     # ------------------------------------------------------------------ per step
     def update(self) -> None:
-        """Push the markets' current state into the figures (in place)."""
+        """Compute this step's changes (:attr:`patch`); the figures take them when next read."""
+        self.patch = self._compute_patch()
+        self.version += 1
+        self._stale = True
+
+    @property
+    def figs(self) -> dict[str, go.Figure]:
+        """The six figures, holding the markets' current state (the patch applied on first read)."""
+        if self._stale:
+            for key, change in self.patch.items():
+                fig = self._figs[key]
+                with fig.batch_update():
+                    for i, path, value in change["data"]:
+                        _set_path(fig.data[i], path, value)
+                    for path, value in change["layout"]:
+                        _set_path(fig.layout, path, value)
+            self._stale = False
+        return self._figs
+
+    def spec(self) -> dict:
+        """The figures as plotly.js JSON (layout, traces and the toolbar's config), for the browser."""
+        if self._spec is None:
+            self._spec = {k: {**json.loads(pio.to_json(f, validate=False)), "config": CONFIG}
+                          for k, f in self._figs.items()}
+        return self._spec
+
+    def _compute_patch(self) -> dict[str, dict]:
+        """What changed since the charts were built, chart by chart: ``data`` as (trace, path, values)
+        and ``layout`` as (path, value), in plain lists (JSON for the browser, no plotly validation)."""
         a, b, tx = self.pair.a, self.pair.b, self.tx
-        t = _series(a, "t")
-        with self._batch("ladder") as f:
-            for j, m in enumerate((a, b)):
-                x, y, st = ladder_xy(m, self.per_row)
-                f.data[j].update(x=x.astype(np.int16), y=y.astype(np.int16), marker=dict(color=st.astype(np.int8)))
-            f.layout.title.text = tx["ch_ladder"].format(day=f"{a.now:.0f}")
-        with self._batch("stages") as f:
-            for k, nm in enumerate(a.stage_names):
-                f.data[k].update(x=t, y=_series(a, "stage_" + nm))
+        t = _json(_series(a, "t"))
+        patch = {}
+        data = []
+        for j, m in enumerate((a, b)):
+            x, y, st = ladder_xy(m, self.per_row)
+            data += [(j, ("x",), x.tolist()), (j, ("y",), y.tolist()), (j, ("marker", "color"), st.tolist())]
+        patch["ladder"] = {"data": data, "layout": [(("title", "text"), tx["ch_ladder"].format(day=f"{a.now:.0f}"))]}
+        patch["stages"] = {"data": [d for k, nm in enumerate(a.stage_names)
+                                    for d in ((k, ("x",), t), (k, ("y",), _json(_series(a, "stage_" + nm))))],
+                           "layout": []}
         pa, pb = _profit(a), _profit(b)
-        with self._batch("money") as f:
-            f.data[0].update(x=t, y=_series(a, "cum_revenue_cents") / 100)
-            f.data[1].update(x=t, y=cumulative_money(a.datacollector.model_vars)["marketing_spend"])
-            f.data[2].update(x=t, y=pa)
-            f.data[3].update(x=_series(b, "t"), y=pb)
+        money = (_series(a, "cum_revenue_cents") / 100, cumulative_money(a.datacollector.model_vars)["marketing_spend"],
+                 pa)
+        data = [d for k, y in enumerate(money) for d in ((k, ("x",), t), (k, ("y",), _json(y, 2)))]
+        data += [(3, ("x",), _json(_series(b, "t"))), (3, ("y",), _json(pb, 2))]
+        patch["money"] = {"data": data, "layout": []}
         n = min(pa.size, pb.size)
-        with self._batch("diff") as f:
-            f.data[0].update(x=t[:n], y=pa[:n] - pb[:n])
-            f.data[1].update(x=t[:n], y=_customers(a)[:n] - _customers(b)[:n])
+        patch["diff"] = {"data": [(0, ("x",), t[:n]), (0, ("y",), _json(pa[:n] - pb[:n], 2)),
+                                  (1, ("x",), t[:n]), (1, ("y",), _json(_customers(a)[:n] - _customers(b)[:n]))],
+                         "layout": []}
         rows = np.flatnonzero(a.role[a.s.stage] == 2)
-        quad = a.loyalty_quadrant(rows)
-        counts = np.bincount(quad, minlength=4)
-        with self._batch("quad") as f:
-            f.data[0].update(x=a.current_patronage(rows), y=a.s.attitude[rows],
-                             marker=dict(color=a.s.stage[rows].astype(np.int8)))
-            for q in range(4):
-                f.layout.annotations[q].text = f"<b>{tx['q%d' % q]}</b><br>{counts[q]}"
-            f.layout.title.text = tx["ch_quad"].format(n=rows.size)
+        counts = np.bincount(a.loyalty_quadrant(rows), minlength=4)
+        patch["quad"] = {
+            "data": [(0, ("x",), _json(a.current_patronage(rows), 4)), (0, ("y",), _json(a.s.attitude[rows], 4)),
+                     (0, ("marker", "color"), a.s.stage[rows].tolist())],
+            "layout": [(("annotations", q, "text"), f"<b>{tx['q%d' % q]}</b><br>{counts[q]}") for q in range(4)]
+            + [(("title", "text"), tx["ch_quad"].format(n=rows.size))]}
         x, y, top = pareto_curve(a)
-        with self._batch("pareto") as f:
-            f.data[0].update(x=x, y=y)
-            f.layout.title.text = tx["ch_pareto"].format(share="–" if np.isnan(top) else f"{top:.0%}")
-
-    def _batch(self, key: str):
-        return _Batch(self.figs[key])
+        patch["pareto"] = {"data": [(0, ("x",), _json(x, 5)), (0, ("y",), _json(y, 5))],
+                           "layout": [(("title", "text"),
+                                       tx["ch_pareto"].format(share="–" if np.isnan(top) else f"{top:.0%}"))]}
+        return patch
 
 
-class _Batch:
-    """``with``: the figure, its changes sent to the browser as one message (widgets)."""
+def _json(a, decimals: int | None = None) -> list:
+    """A numpy array as a JSON-ready list (rounded; never NaN, which JSON cannot carry)."""
+    a = np.asarray(a, dtype=float)
+    if decimals is not None:
+        a = np.round(a, decimals)
+    out = a.tolist()
+    if not np.isfinite(a).all():
+        out = [v if np.isfinite(v) else None for v in out]
+    return out
 
-    def __init__(self, fig):
-        self.fig = fig
-        self.cm = fig.batch_update() if isinstance(fig, go.FigureWidget) else None
 
-    def __enter__(self):
-        if self.cm is not None:
-            self.cm.__enter__()
-        return self.fig
-
-    def __exit__(self, *exc):
-        return self.cm.__exit__(*exc) if self.cm is not None else False
+def _set_path(obj, path: tuple, value) -> None:
+    """``obj[path[0]][path[1]]... = value`` on a plotly object."""
+    for p in path[:-1]:
+        obj = obj[p]
+    obj[path[-1]] = value
 
 
 def pair_timeseries(pair: Pair, locale: str = "en") -> pd.DataFrame:
@@ -258,32 +285,44 @@ def pair_timeseries(pair: Pair, locale: str = "en") -> pd.DataFrame:
 
 
 class Session:
-    """One browser session's state: its pair of markets and its charts (never shared)."""
+    """One browser session's state: its pair of markets, its charts and (``widgets``) the view that
+    draws them in the browser (never shared)."""
 
     def __init__(self, settings: Settings, locale: str = "en", widgets: bool = True):
         self.lock = threading.RLock()
-        self.widgets = widgets
         self.locale = locale
         self.pair = Pair(settings)
-        self.charts = Charts(self.pair, locale, widgets)
+        self.charts = Charts(self.pair, locale)
+        self.view = None
+        if widgets:
+            from .chartview import ChartView
+            self.view = ChartView()
+            self.view.show(self.charts)
+        # the page sends each change with :meth:`show` after it has re-rendered its panels, so that
+        # the browser draws the panels and the charts in one frame
 
     @property
     def settings(self) -> Settings:
         """The session's current settings (those of its pair of markets)."""
         return self.pair.settings
 
+    def show(self) -> None:
+        """Send the charts' current state to the browser view (once per change; no view: nothing)."""
+        if self.view is not None:
+            self.view.show(self.charts)
+
     def rebuild(self, settings: Settings) -> None:
         """New markets from ``settings`` (already checked), at day 0."""
         pair = Pair(settings)  # build first: a failure leaves the running pair untouched
         with self.lock:
             self.pair = pair
-            self.charts = Charts(pair, self.locale, self.widgets)
+            self.charts = Charts(pair, self.locale)
 
     def set_locale(self, locale: str) -> None:
-        """Switch the session's charts to ``locale`` (rebuilds them on the same figure widgets)."""
+        """Switch the session's charts to ``locale`` (new figures, drawn by the same view)."""
         with self.lock:
             self.locale = locale
-            self.charts = Charts(self.pair, locale, self.widgets)
+            self.charts = Charts(self.pair, locale)
 
     def step(self) -> None:
         """Advance both markets by one processing window and update the charts (nothing once finished)."""
@@ -291,7 +330,7 @@ class Session:
             if not self.pair.finished:
                 self.pair.step()
                 self.charts.update()
-
+    
     def run_to_end(self) -> None:
         """Run both markets to the horizon, then update the charts once."""
         with self.lock:
