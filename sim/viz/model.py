@@ -5,7 +5,7 @@ become Hydra overrides, the project's real config is composed with :func:`sim.lo
 (scenario presets are the same ``sim/configs/scenario/*.yaml`` files the command line loads with
 ``+scenario=...``), validated, and the market is built with its strategies. One
 :meth:`TeachingMarket.advance_window` is one processing window of ``days_per_step`` days; the
-DataCollector records a row every window.
+market's collector (:class:`sim.metrics.Collector`) records a row every window.
 
 **Nothing from a browser is trusted** (issue 11): every value is checked here, on the server,
 against an allow-list (scenarios, strategies, languages, comparisons) or a numeric range
@@ -20,7 +20,6 @@ drives it from its own ``Model.time``) and sets no attribute that ``mesa.Model``
 from __future__ import annotations
 
 import functools
-
 import html
 import math
 import os
@@ -168,7 +167,7 @@ class TeachingMarket(Market):
         self.preset = scenario           # not ``scenario``: a mesa.Model property since Mesa 3.5
         self.locale = cfg.output.locale
         self.start()
-        self.env.run(until=1e-9)  # fire day 0: first DataCollector row, strategies' first actions
+        self.env.run(until=1e-9)  # fire day 0: the first time-series row, strategies' first actions
 
     def advance_window(self) -> None:
         """One processing window (``engine.dt`` days), without Mesa's step wrapper."""
