@@ -75,13 +75,14 @@ class World:
         self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
 
     # ------------------------------------------------------------------ rates & clocks
-    def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+    def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None,
+                      role: np.ndarray | None = None) -> np.ndarray:
         """Purchases per day of ``rows`` now, at any firm (share of wallet splits them; without it,
         only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`).
-        ``st``: the rows' stages, if the caller has them."""
+        ``st``, ``role``: the rows' stages and their roles, if the caller has them."""
         s, lad = self.s, self.ladder
         st = s.stage[rows] if st is None else st
-        role = lad.role[st]
+        role = lad.role[st] if role is None else role
         base = s.rate[rows] * lad.rate[st]
         r = base * s.rate_boost[rows]
         if not self.wallet.on:
@@ -100,12 +101,13 @@ class World:
         share = min(1.0, self.neg_told / max(outside, 1))
         return float(np.exp(-mk.negative_wom_effect * share))
 
-    def move_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+    def move_rate(self, rows: np.ndarray, st: np.ndarray | None = None,
+                  role: np.ndarray | None = None) -> np.ndarray:
         """Hazard of the next stage event: conversion (lead), defection (customer), return (lost).
-        ``st``: the rows' stages, if the caller has them."""
+        ``st``, ``role``: the rows' stages and their roles, if the caller has them."""
         s, m, lad = self.s, self.cfg.market, self.ladder
         st = s.stage[rows] if st is None else st
-        role = lad.role[st]
+        role = lad.role[st] if role is None else role
         cust = role == CUSTOMER
         every = bool(cust.all())
         if not every:
@@ -142,26 +144,33 @@ class World:
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
         st = s.stage[rows]
+        role = self.ladder.role[st]
         ev = s.ev[rows]
         nxt = []
         for clock, rate_arr, new_rate, stream in (
-                (s.t_buy, s.r_buy, self.purchase_rate(rows, st), R.PURCHASE_CLOCK),
-                (s.t_move, s.r_move, self.move_rate(rows, st), R.MOVE_CLOCK)):
+                (s.t_buy, s.r_buy, self.purchase_rate(rows, st, role), R.PURCHASE_CLOCK),
+                (s.t_move, s.r_move, self.move_rate(rows, st, role), R.MOVE_CLOCK)):
             old = rate_arr[rows]
-            cur = clock[rows]
             live = new_rate > 0
-            keep = (old > 0) & np.isfinite(cur) & live
-            with np.errstate(divide="ignore", invalid="ignore"):  # rows not kept: their value is not used
-                out = np.where(keep, t + (cur - t) * (old / new_rate), np.inf)
-            draw = live & ~keep
-            if draw.any():
+            if old.any():
+                cur = clock[rows]
+                keep = (old > 0) & np.isfinite(cur) & live
+                with np.errstate(divide="ignore", invalid="ignore"):  # rows not kept: their value is not used
+                    out = np.where(keep, t + (cur - t) * (old / new_rate), np.inf)
+                draw = live & ~keep
+            else:  # every clock is off (a purchase consumed it, say): each live one draws afresh
+                out = np.full(rows.size, np.inf)
+                draw = live
+            if draw.all():
+                out = t + self.crng.exponential(stream, rows, ev) / new_rate
+            elif draw.any():
                 e = self.crng.exponential(stream, rows[draw], ev[draw])
                 out[draw] = t[draw] + e / new_rate[draw]
             clock[rows] = out
             rate_arr[rows] = new_rate
             nxt.append(out)
         # exposure threshold for pool stages (cumulative-hazard units)
-        pool = self.ladder.role[st] == POOL
+        pool = role == POOL
         if pool.any():
             need = pool & ~np.isfinite(s.h_expose[rows])
             if need.any():
