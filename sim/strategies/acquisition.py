@@ -52,7 +52,7 @@ class TargetedAcquisition(Strategy):
     def choose(self, crm) -> np.ndarray:
         """Leads to contact, freshest first (then listed suspects if ``include_suspects``), within contact limits."""
         leads = crm.rows_with_role(LEAD)
-        leads = leads[stable_order(-crm.record("lead_at")[leads], self._cap())]
+        leads = leads[stable_order(-crm.record("lead_at")[leads], self._cap(crm))]
         if self.include_suspects:
             leads = np.concatenate([leads, crm.rows_with_role(POOL)])
         return self.targets(crm, leads)

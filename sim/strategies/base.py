@@ -263,10 +263,15 @@ class Strategy(Plugin):
         """
         return np.zeros(0, dtype=np.int64)
 
-    def _cap(self) -> int | None:
-        """How many rows of an ordered list :meth:`targets` can keep at most (None: any number),
-        so a strategy need only order that many (a segment filters the whole list first)."""
-        return self.max_contacts if self.segment is None else None
+    def _cap(self, crm) -> int | None:
+        """How many rows of an ordered list passed through :meth:`targets` to ``crm.contact`` on
+        the strategy's channel can be reached at most (None: any number): the contact cap and what
+        the budget pays for. A strategy need only order that many (a segment filters the whole
+        list first)."""
+        if self.segment is not None:
+            return None
+        k, b = self.max_contacts, crm.contacts_affordable()
+        return b if k is None else k if b is None else min(k, b)
 
     def targets(self, crm, rows: np.ndarray) -> np.ndarray:
         """Apply the segment (if any) and the per-action cap."""
