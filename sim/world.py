@@ -389,13 +389,19 @@ class World:
         complain = bad.copy()  # a bad experience becomes a complaint with complaint_prob
         if bad.any():
             complain[bad] = self.crng.uniform(R.COMPLAINT, rows[bad], c[bad]) < sv.complaint_prob
-        sat = np.where(complain, sat - sv.complaint_penalty, sat)
-        s.satisfaction[rows] = np.clip(sat, 0, 1)
-        s.complaint_open[rows] = s.complaint_open[rows] | complain
-        s.n_complaints[rows] += complain
-        s.trust[rows] = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
-        target = 0.5 * s.satisfaction[rows] + 0.5 * s.trust[rows]
-        s.attitude[rows] += sv.attitude_learning * (target - s.attitude[rows])
+        any_complaint = bool(bad.any()) and bool(complain.any())
+        if any_complaint:
+            sat = np.where(complain, sat - sv.complaint_penalty, sat)
+        sat = np.clip(sat, 0, 1)
+        s.satisfaction[rows] = sat
+        if any_complaint:
+            s.complaint_open[rows] = s.complaint_open[rows] | complain
+            s.n_complaints[rows] += complain
+        trust = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
+        s.trust[rows] = trust
+        target = 0.5 * sat + 0.5 * trust
+        att = s.attitude[rows]
+        s.attitude[rows] = att + sv.attitude_learning * (target - att)
         last = s.last_purchase_at[rows]
         never = np.isnan(last)
         decay = np.exp(-(t - np.where(never, 0.0, last)) / sv.patronage_memory_days)
