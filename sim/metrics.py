@@ -75,7 +75,8 @@ def make_datacollector(market) -> Collector:
         if memo.get("key") != key:
             memo.clear()
             memo["key"] = key
-            memo["stages"] = np.bincount(m.s.stage, minlength=len(m.stage_names))
+            kept = m.world._counts  # customers per stage, kept up to date by every move once counted
+            memo["stages"] = kept.copy() if kept is not None else np.bincount(m.s.stage, minlength=len(m.stage_names))
             memo["focal"] = np.flatnonzero(m.role[m.s.stage] == 2)
         return memo
 
