@@ -229,7 +229,8 @@ class World:
         s, lad = self.s, self.ladder
         to = np.broadcast_to(np.asarray(to, dtype=np.int16), rows.shape)
         frm = s.stage[rows]
-        np.add.at(self.flows, (frm, to), 1)
+        n_st = lad.n  # flows[from, to] += 1 per move, counted in one pass (integers: exact)
+        self.flows += np.bincount(frm.astype(np.intp) * n_st + to, minlength=n_st * n_st).reshape(n_st, n_st)
         s.stage[rows] = to
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
@@ -510,7 +511,7 @@ class World:
                 self.stage_event(mv, s.t_move[mv])
             pb = cand[~first_move & (tb < t1)]
             if pb.size:
-                self.purchase(pb, s.t_buy[pb].copy())
+                self.purchase(pb, s.t_buy[pb])  # fancy indexing copies
             n_ev += mv.size + pb.size
             cand = cand[(s.t_buy[cand] < t1) | (s.t_move[cand] < t1)]
             guard += 1
