@@ -116,7 +116,7 @@ def wallet_shares(market, rows: np.ndarray | None = None) -> np.ndarray:
         return cache[1]
     rows = market.active_customers() if rows is None else rows
     k = len(market.firms)
-    out = market.world.wallet.shares(rows).mean(axis=0) if rows.size else np.full(k, np.nan)
+    out = market.world.wallet.mean_shares(rows) if rows.size else np.full(k, np.nan)
     market._wallet_cache = (market.now, out)
     return out
 
