@@ -33,6 +33,12 @@ class DueCalendar:
         self.dt, self.days = float(dt), float(days)
         self._ends = window_ends(dt, days)
         self._ends_inf = np.append(self._ends, np.inf)
+        # a power-of-two dt whose window ends are exactly k x dt (all but the last, the horizon):
+        # t / dt is then exact and its integer part is the window (no rounding to correct)
+        m, _ = np.frexp(self.dt)
+        k = np.arange(1, self._ends.size, dtype=float)
+        self._exact = bool(m == 0.5 and self._ends.size > 0 and np.array_equal(self._ends[:-1], k * self.dt)
+                           and self._ends[-1] > (self._ends.size - 1) * self.dt)
         self._mark = np.zeros(n, dtype=bool)    # scratch for de-duplicating large takes (n: rows in the market)
         # bucket k: customers due in window k (before its end, from the previous end on); bucket
         # len(ends) holds clocks past every window's end but before the horizon
@@ -52,6 +58,8 @@ class DueCalendar:
         against the ends, which the clock accumulates with rounding)."""
         ends = self._ends_inf
         b = np.minimum(np.maximum(t_next, 0.0) / self.dt, float(self._ends.size)).astype(np.int64)
+        if self._exact:  # the estimate is the answer (see __init__)
+            return b
         while True:  # at most a step or two: the estimate is off only by rounding
             up = ends[b] <= t_next
             if not up.any():
