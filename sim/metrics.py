@@ -77,7 +77,7 @@ def make_datacollector(market) -> Collector:
             memo["key"] = key
             kept = m.world._counts  # customers per stage, kept up to date by every move once counted
             memo["stages"] = kept.copy() if kept is not None else np.bincount(m.s.stage, minlength=len(m.stage_names))
-            memo["focal"] = np.flatnonzero(m.role[m.s.stage] == 2)
+            memo["focal"] = np.flatnonzero((m.role == 2)[m.s.stage])  # one lookup per customer
         return memo
 
     def quadrant_counts(m) -> np.ndarray:
