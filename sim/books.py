@@ -87,6 +87,24 @@ class Books:
             np.add.at(column, rows, per_row)
         self.totals[key] = new
 
+    def _add_unique(self, key: str, per_row: np.ndarray, column: np.ndarray, rows: np.ndarray) -> None:
+        """:meth:`_add` for distinct ``rows`` and amounts below ``MAX_CENTS`` (a sale's): the same
+        checks and sums, in integers (no amount or customer total near the limit can wrap int64)."""
+        if not per_row.any():  # nothing to add (a rival's sales with no cost to serve)
+            return
+        total = int(per_row.sum())
+        new = self.totals[key] + total
+        if abs(new) >= MAX_CENTS:
+            raise BooksOverflow(f"books: total {key} would exceed {MAX_CENTS} cents")
+        after = column[rows] + per_row
+        # a float sum (as in _add) can differ from the exact one by under 2**11 at this size: near
+        # the limit, judge as _add does
+        if after.size and np.abs(after).max() >= MAX_CENTS - 4096 \
+                and np.abs(column[rows].astype(np.float64) + per_row).max() >= MAX_CENTS:
+            raise BooksOverflow(f"books: a customer's {key} would exceed {MAX_CENTS} cents")
+        column[rows] = after
+        self.totals[key] = new
+
     # ------------------------------------------------------------------ entries
     def sale(self, rows: np.ndarray, t: np.ndarray, cents: np.ndarray, service_cents: np.ndarray,
              channel: np.ndarray, margin_share: float | np.ndarray | None = None) -> None:
@@ -95,9 +113,10 @@ class Books:
         share = self.margin_share if margin_share is None else margin_share
         marg = np.rint(cents * share).astype(np.int64)
         s = self.s
-        self._add("revenue", cents, s.revenue, rows)
-        self._add("margin", marg, s.margin, rows)
-        self._add("service_cost", service_cents, s.service_cost, rows)
+        # rows are distinct (one purchase each), so per-customer sums need no np.add.at
+        self._add_unique("revenue", cents, s.revenue, rows)
+        self._add_unique("margin", marg, s.margin, rows)
+        self._add_unique("service_cost", service_cents, s.service_cost, rows)
         s.clv[rows] += self.discount(t) * (marg - service_cents) / 100.0
         self._txn.append((rows.astype(np.int64), np.asarray(t, float).copy(), cents, channel.copy()))
 

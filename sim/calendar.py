@@ -33,10 +33,17 @@ class DueCalendar:
         self.dt, self.days = float(dt), float(days)
         self._ends = window_ends(dt, days)
         self._ends_inf = np.append(self._ends, np.inf)
+        # a power-of-two dt whose window ends are exactly k x dt (all but the last, the horizon):
+        # t / dt is then exact and its integer part is the window (no rounding to correct)
+        m, _ = np.frexp(self.dt)
+        k = np.arange(1, self._ends.size, dtype=float)
+        self._exact = bool(m == 0.5 and self._ends.size > 0 and np.array_equal(self._ends[:-1], k * self.dt)
+                           and self._ends[-1] > (self._ends.size - 1) * self.dt)
         self._mark = np.zeros(n, dtype=bool)    # scratch for de-duplicating large takes (n: rows in the market)
         # bucket k: customers due in window k (before its end, from the previous end on); bucket
         # len(ends) holds clocks past every window's end but before the horizon
         self._buckets: dict[int, list[np.ndarray]] = {}
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, buckets) filed since the last take
         self._first = self._ends.size + 1       # no bucket below this one holds entries
         self._h = np.zeros(0)                   # exposure thresholds, sorted, from _hpos on
         self._hrows = _EMPTY
@@ -51,6 +58,8 @@ class DueCalendar:
         against the ends, which the clock accumulates with rounding)."""
         ends = self._ends_inf
         b = np.minimum(np.maximum(t_next, 0.0) / self.dt, float(self._ends.size)).astype(np.int64)
+        if self._exact:  # the estimate is the answer (see __init__)
+            return b
         while True:  # at most a step or two: the estimate is off only by rounding
             up = ends[b] <= t_next
             if not up.any():
@@ -88,14 +97,30 @@ class DueCalendar:
             self._file(rows[keep], b[keep])
 
     def _file(self, rows: np.ndarray, b: np.ndarray) -> None:
+        """File ``rows`` under buckets ``b``: kept aside until the next :meth:`take`, which sorts
+        everything filed since the last one into the buckets at once (one piece per bucket per
+        window instead of one per call, so a take concatenates fewer, larger pieces)."""
+        self._pending.append((rows.astype(np.int64, copy=True), b))
+
+    def _flush(self) -> None:
+        """Sort what was filed since the last take into its buckets."""
+        pend = self._pending
+        if not pend:
+            return
+        if len(pend) == 1:
+            rows, b = pend[0]
+        else:
+            rows = np.concatenate([x[0] for x in pend])
+            b = np.concatenate([x[1] for x in pend])
+        self._pending = []
         lo, hi = int(b.min()), int(b.max())
         if lo == hi:
-            self._put(lo, rows.astype(np.int64, copy=True))
+            self._put(lo, rows)
             return
         if hi - lo < 65536:  # small keys: numpy's stable sort is a radix sort, linear in the rows
             b = (b - lo).astype(np.uint16)
         order = np.argsort(b, kind="stable")
-        b, rows = b[order], rows.astype(np.int64)[order]
+        b, rows = b[order], rows[order]
         cut = (np.flatnonzero(b[1:] != b[:-1]) + 1).tolist()
         base = lo if b.dtype == np.uint16 else 0
         for a, z in zip([0, *cut], [*cut, b.size], strict=True):
@@ -120,6 +145,7 @@ class DueCalendar:
     def take(self, t1: float, H1: float) -> np.ndarray:
         """Everything filed for events before ``t1`` or thresholds up to ``H1`` (sorted, unique;
         may hold stale entries: the caller checks the clocks)."""
+        self._flush()
         parts = []
         last = self._last(t1)
         for k in range(self._first, last + 1):

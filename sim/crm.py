@@ -173,6 +173,16 @@ class CrmView:
         """The strategy's unspent budget, cents."""
         return self._st.ledger.remaining
 
+    def contacts_affordable(self, channel: str | None = None) -> int | None:
+        """At most how many of a list :meth:`contact` would reach now through ``channel`` (default
+        the strategy's): what the remaining budget pays for. None when it cannot say (a holdout
+        share, whose draws take rows out of the list first, or contacts that cost nothing)."""
+        st = self._st
+        if st.holdout > 0:
+            return None
+        cost = int(self._m.world.channel_cost[self._m.channel_index(channel or st.channel)])
+        return st.ledger.remaining // cost if cost > 0 else None
+
     def affordable(self, rows, per_row_cents) -> np.ndarray:
         """The leading rows whose cumulative cost fits the strategy's remaining budget."""
         rows = np.asarray(rows, dtype=np.int64)

@@ -261,15 +261,18 @@ class MarketEngine:
         rows = np.arange(self.n) if rows is None else rows
         t = self.now if t is None else t
         last = s.last_purchase_at[rows]
-        return np.where(np.isnan(last), 0.0,
-                        s.patronage[rows] * np.exp(-(t - np.nan_to_num(last)) / self.cfg.service.patronage_memory_days))
+        out = s.patronage[rows] * np.exp(-(t - last) / self.cfg.service.patronage_memory_days)
+        out[np.isnan(last)] = 0.0  # never bought
+        return out
 
     def loyalty_quadrant(self, rows=None) -> np.ndarray:
         """Dick & Basu (1994): 0 no loyalty, 1 latent, 2 spurious, 3 true loyalty."""
         rows = np.arange(self.n) if rows is None else rows
         att = self.s.attitude[rows] >= 0.5
-        rep = self.current_patronage(rows) >= 0.5
-        return np.where(att & rep, 3, np.where(att, 1, np.where(rep, 2, 0))).astype(np.int8)
+        q = (self.current_patronage(rows) >= 0.5).astype(np.int8)
+        q *= 2
+        q += att  # 1 attitude, 2 repeat patronage, 3 both
+        return q
 
     def transactions(self):
         """The purchase log so far: customer row, time, amount in cents and channel, as arrays."""

@@ -66,24 +66,35 @@ def make_datacollector(market) -> Collector:
     """The market's collector: stage stock, cumulative money (cents), flows, quadrant counts
     and per-strategy spend at every report (read as a table by :func:`timeseries`)."""
     rep = {"t": lambda m: float(m.env.now)}
+    memo: dict = {}
+
+    def now(m) -> dict:
+        """What several reporters share, computed once per report: the stage counts, the focal
+        customers and their quadrant counts (dropped when the market moved on)."""
+        key = (id(m), len(m._report_times), m.world.version, float(m.env.now))
+        if memo.get("key") != key:
+            memo.clear()
+            memo["key"] = key
+            kept = m.world._counts  # customers per stage, kept up to date by every move once counted
+            memo["stages"] = kept.copy() if kept is not None else np.bincount(m.s.stage, minlength=len(m.stage_names))
+            memo["focal"] = np.flatnonzero((m.role == 2)[m.s.stage])  # one lookup per customer
+        return memo
+
+    def quadrant_counts(m) -> np.ndarray:
+        """The four quadrant counts of the focal customers, computed once per report."""
+        got = now(m)
+        if "counts" not in got:
+            got["counts"] = np.bincount(m.loyalty_quadrant(got["focal"]), minlength=len(QUADRANTS))
+        return got["counts"]
+
     for k, name in enumerate(market.stage_names):
-        rep[f"stage_{name}"] = (lambda kk: lambda m: int(np.count_nonzero(m.s.stage == kk)))(k)
+        rep[f"stage_{name}"] = (lambda kk: lambda m: int(now(m)["stages"][kk]))(k)
     for k in MONEY:
         rep[f"cum_{k}_cents"] = (lambda kk: lambda m: int(m.totals[kk]))(k)
     rep["cum_defections"] = lambda m: int(m.defections)
     rep["cum_acquisitions"] = lambda m: int(m.acquisitions)
-    rep["customers_focal"] = lambda m: int(np.count_nonzero(m.role[m.s.stage] == 2))
+    rep["customers_focal"] = lambda m: int(now(m)["focal"].size)
     rep["exposure_hazard"] = lambda m: float(sum(m.exposure_hazard()))
-    memo: dict = {}
-
-    def quadrant_counts(m) -> np.ndarray:
-        """The four quadrant counts of the focal customers, computed once per report."""
-        key = (id(m), len(m._report_times))
-        if memo.get("key") != key:
-            memo["key"] = key
-            memo["counts"] = np.bincount(m.loyalty_quadrant(np.flatnonzero(m.role[m.s.stage] == 2)),
-                                         minlength=len(QUADRANTS))
-        return memo["counts"]
 
     for q, name in enumerate(QUADRANTS):
         rep["quadrant_" + name.replace(" ", "_")] = (lambda qq: lambda m: int(quadrant_counts(m)[qq]))(q)
@@ -93,18 +104,19 @@ def make_datacollector(market) -> Collector:
     for f in market.firms:  # competitive market: each firm's revenue, and its share of focal customers' wallets
         rep[f"cum_firm_revenue_{f.slug}_cents"] = (lambda ff: lambda m: int(ff.books.totals["revenue"]))(f)
         if market.world.wallet.on:
-            rep[f"wallet_share_{f.slug}"] = (lambda k: lambda m: float(wallet_shares(m)[k]))(f.index)
+            rep[f"wallet_share_{f.slug}"] = (lambda k: lambda m: float(wallet_shares(m, now(m)["focal"])[k]))(f.index)
     return Collector(rep)
 
 
-def wallet_shares(market) -> np.ndarray:
-    """Mean share of wallet of every firm among the focal firm's current customers (NaN if none)."""
+def wallet_shares(market, rows: np.ndarray | None = None) -> np.ndarray:
+    """Mean share of wallet of every firm among the focal firm's current customers (NaN if none).
+    ``rows``: those customers, if the caller has them (``market.active_customers()``)."""
     cache = getattr(market, "_wallet_cache", None)
     if cache is not None and cache[0] == market.now:
         return cache[1]
-    rows = market.active_customers()
+    rows = market.active_customers() if rows is None else rows
     k = len(market.firms)
-    out = market.world.wallet.shares(rows).mean(axis=0) if rows.size else np.full(k, np.nan)
+    out = market.world.wallet.mean_shares(rows) if rows.size else np.full(k, np.nan)
     market._wallet_cache = (market.now, out)
     return out
 

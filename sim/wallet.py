@@ -101,6 +101,19 @@ class Wallet:
             sh[np.flatnonzero(lost), f] = 1.0
         return sh
 
+    def mean_shares(self, rows: np.ndarray) -> np.ndarray:
+        """``shares(rows).mean(axis=0)`` (``rows`` not empty), without the (rows, 1 + K) matrix when
+        no row is lost: each firm's shares summed row after row (``cumsum``), the order in which
+        numpy's mean over axis 0 of a C-ordered matrix adds them, so the result is the same to the bit."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = self._columns(rows)
+        if len(cols) >= 8 or (self.ladder.role[self.s.stage[rows]] == LOST).any():
+            return self.shares(rows).mean(axis=0)
+        total = cols[0]
+        for c in cols[1:]:
+            total = total + c
+        return np.array([np.cumsum(c / total)[-1] for c in cols]) / rows.size
+
     def assign(self, rows: np.ndarray, counter: np.ndarray) -> np.ndarray:
         """The firm (0 focal, 1..K) each purchase of ``rows`` goes to (draw keyed by ``counter``)."""
         firm = np.zeros(rows.size, np.int64)

@@ -75,13 +75,14 @@ class World:
         self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
 
     # ------------------------------------------------------------------ rates & clocks
-    def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+    def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None,
+                      role: np.ndarray | None = None) -> np.ndarray:
         """Purchases per day of ``rows`` now, at any firm (share of wallet splits them; without it,
         only focal customers buy). A lost customer buys at its rival (see :mod:`sim.wallet`).
-        ``st``: the rows' stages, if the caller has them."""
+        ``st``, ``role``: the rows' stages and their roles, if the caller has them."""
         s, lad = self.s, self.ladder
         st = s.stage[rows] if st is None else st
-        role = lad.role[st]
+        role = lad.role[st] if role is None else role
         base = s.rate[rows] * lad.rate[st]
         r = base * s.rate_boost[rows]
         if not self.wallet.on:
@@ -100,12 +101,13 @@ class World:
         share = min(1.0, self.neg_told / max(outside, 1))
         return float(np.exp(-mk.negative_wom_effect * share))
 
-    def move_rate(self, rows: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+    def move_rate(self, rows: np.ndarray, st: np.ndarray | None = None,
+                  role: np.ndarray | None = None) -> np.ndarray:
         """Hazard of the next stage event: conversion (lead), defection (customer), return (lost).
-        ``st``: the rows' stages, if the caller has them."""
+        ``st``, ``role``: the rows' stages and their roles, if the caller has them."""
         s, m, lad = self.s, self.cfg.market, self.ladder
         st = s.stage[rows] if st is None else st
-        role = lad.role[st]
+        role = lad.role[st] if role is None else role
         cust = role == CUSTOMER
         every = bool(cust.all())
         if not every:
@@ -142,26 +144,33 @@ class World:
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
         st = s.stage[rows]
+        role = self.ladder.role[st]
         ev = s.ev[rows]
         nxt = []
         for clock, rate_arr, new_rate, stream in (
-                (s.t_buy, s.r_buy, self.purchase_rate(rows, st), R.PURCHASE_CLOCK),
-                (s.t_move, s.r_move, self.move_rate(rows, st), R.MOVE_CLOCK)):
+                (s.t_buy, s.r_buy, self.purchase_rate(rows, st, role), R.PURCHASE_CLOCK),
+                (s.t_move, s.r_move, self.move_rate(rows, st, role), R.MOVE_CLOCK)):
             old = rate_arr[rows]
-            cur = clock[rows]
             live = new_rate > 0
-            keep = (old > 0) & np.isfinite(cur) & live
-            with np.errstate(divide="ignore", invalid="ignore"):  # rows not kept: their value is not used
-                out = np.where(keep, t + (cur - t) * (old / new_rate), np.inf)
-            draw = live & ~keep
-            if draw.any():
+            if old.any():
+                cur = clock[rows]
+                keep = (old > 0) & np.isfinite(cur) & live
+                with np.errstate(divide="ignore", invalid="ignore"):  # rows not kept: their value is not used
+                    out = np.where(keep, t + (cur - t) * (old / new_rate), np.inf)
+                draw = live & ~keep
+            else:  # every clock is off (a purchase consumed it, say): each live one draws afresh
+                out = np.full(rows.size, np.inf)
+                draw = live
+            if draw.all():
+                out = t + self.crng.exponential(stream, rows, ev) / new_rate
+            elif draw.any():
                 e = self.crng.exponential(stream, rows[draw], ev[draw])
                 out[draw] = t[draw] + e / new_rate[draw]
             clock[rows] = out
             rate_arr[rows] = new_rate
             nxt.append(out)
         # exposure threshold for pool stages (cumulative-hazard units)
-        pool = self.ladder.role[st] == POOL
+        pool = role == POOL
         if pool.any():
             need = pool & ~np.isfinite(s.h_expose[rows])
             if need.any():
@@ -220,7 +229,8 @@ class World:
         s, lad = self.s, self.ladder
         to = np.broadcast_to(np.asarray(to, dtype=np.int16), rows.shape)
         frm = s.stage[rows]
-        np.add.at(self.flows, (frm, to), 1)
+        n_st = lad.n  # flows[from, to] += 1 per move, counted in one pass (integers: exact)
+        self.flows += np.bincount(frm.astype(np.intp) * n_st + to, minlength=n_st * n_st).reshape(n_st, n_st)
         s.stage[rows] = to
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
@@ -380,13 +390,19 @@ class World:
         complain = bad.copy()  # a bad experience becomes a complaint with complaint_prob
         if bad.any():
             complain[bad] = self.crng.uniform(R.COMPLAINT, rows[bad], c[bad]) < sv.complaint_prob
-        sat = np.where(complain, sat - sv.complaint_penalty, sat)
-        s.satisfaction[rows] = np.clip(sat, 0, 1)
-        s.complaint_open[rows] = s.complaint_open[rows] | complain
-        s.n_complaints[rows] += complain
-        s.trust[rows] = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
-        target = 0.5 * s.satisfaction[rows] + 0.5 * s.trust[rows]
-        s.attitude[rows] += sv.attitude_learning * (target - s.attitude[rows])
+        any_complaint = bool(bad.any()) and bool(complain.any())
+        if any_complaint:
+            sat = np.where(complain, sat - sv.complaint_penalty, sat)
+        sat = np.clip(sat, 0, 1)
+        s.satisfaction[rows] = sat
+        if any_complaint:
+            s.complaint_open[rows] = s.complaint_open[rows] | complain
+            s.n_complaints[rows] += complain
+        trust = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
+        s.trust[rows] = trust
+        target = 0.5 * sat + 0.5 * trust
+        att = s.attitude[rows]
+        s.attitude[rows] = att + sv.attitude_learning * (target - att)
         last = s.last_purchase_at[rows]
         never = np.isnan(last)
         decay = np.exp(-(t - np.where(never, 0.0, last)) / sv.patronage_memory_days)
@@ -495,7 +511,7 @@ class World:
                 self.stage_event(mv, s.t_move[mv])
             pb = cand[~first_move & (tb < t1)]
             if pb.size:
-                self.purchase(pb, s.t_buy[pb].copy())
+                self.purchase(pb, s.t_buy[pb])  # fancy indexing copies
             n_ev += mv.size + pb.size
             cand = cand[(s.t_buy[cand] < t1) | (s.t_move[cand] < t1)]
             guard += 1

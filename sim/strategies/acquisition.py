@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..ladder import LEAD, POOL
 from ..crm import CAUSE
-from .base import Strategy
+from .base import Strategy, stable_order
 
 
 class MassAdvertising(Strategy):
@@ -52,7 +52,7 @@ class TargetedAcquisition(Strategy):
     def choose(self, crm) -> np.ndarray:
         """Leads to contact, freshest first (then listed suspects if ``include_suspects``), within contact limits."""
         leads = crm.rows_with_role(LEAD)
-        leads = leads[np.argsort(-crm.record("lead_at")[leads], kind="stable")]
+        leads = leads[stable_order(-crm.record("lead_at")[leads], self._cap(crm))]
         if self.include_suspects:
             leads = np.concatenate([leads, crm.rows_with_role(POOL)])
         return self.targets(crm, leads)

@@ -263,6 +263,16 @@ class Strategy(Plugin):
         """
         return np.zeros(0, dtype=np.int64)
 
+    def _cap(self, crm) -> int | None:
+        """How many rows of an ordered list passed through :meth:`targets` to ``crm.contact`` on
+        the strategy's channel can be reached at most (None: any number): the contact cap and what
+        the budget pays for. A strategy need only order that many (a segment filters the whole
+        list first)."""
+        if self.segment is not None:
+            return None
+        k, b = self.max_contacts, crm.contacts_affordable()
+        return b if k is None else k if b is None else min(k, b)
+
     def targets(self, crm, rows: np.ndarray) -> np.ndarray:
         """Apply the segment (if any) and the per-action cap."""
         if self.segment is not None:
@@ -306,6 +316,28 @@ class DoNothing(Strategy):
     channel: str | None = None
 
 
-def by_value(crm, rows: np.ndarray) -> np.ndarray:
-    """``rows`` ordered by recorded revenue, highest first (the firm's default priority)."""
-    return rows[np.argsort(-crm.record("revenue")[rows], kind="stable")]
+def by_value(crm, rows: np.ndarray, k: int | None = None) -> np.ndarray:
+    """``rows`` ordered by recorded revenue, highest first (the firm's default priority); only the
+    first ``k`` of that order when ``k`` is given."""
+    return rows[stable_order(-crm.record("revenue")[rows], k)]
+
+
+def stable_order(keys: np.ndarray, k: int | None = None) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")[:k]``, without sorting everything when ``k`` is small.
+
+    The ``k`` smallest are found by partition; ties are resolved as the stable sort does: every
+    key strictly below the ``k``-th smallest (in stable order), then the keys equal to it in
+    index order. Keys with NaN take the full sort (which puts NaN last).
+    """
+    n = keys.size
+    if k is None or k >= n or 4 * k >= n:
+        return np.argsort(keys, kind="stable")[:k]
+    if k <= 0:
+        return np.zeros(0, np.intp)
+    if keys.dtype.kind == "f" and np.isnan(keys).any():
+        return np.argsort(keys, kind="stable")[:k]
+    kth = np.partition(keys, k - 1)[k - 1]
+    below = np.flatnonzero(keys < kth)
+    below = below[np.argsort(keys[below], kind="stable")]
+    equal = np.flatnonzero(keys == kth)[: k - below.size]
+    return np.concatenate([below, equal])

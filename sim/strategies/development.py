@@ -28,7 +28,7 @@ class CrossSell(Strategy):
     def choose(self, crm) -> np.ndarray:
         """Customers on the eligible stages to offer the product to, most valuable first (or in the segment's order)."""
         rows = crm.rows_in(self.eligible_stages)
-        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, self._cap(crm)))
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen customers; responders buy the product and their switching cost rises."""
@@ -53,7 +53,7 @@ class UpSell(Strategy):
     def choose(self, crm) -> np.ndarray:
         """Customers on the eligible stages to offer the premium version, most valuable first (or in segment order)."""
         rows = crm.rows_in(self.eligible_stages)
-        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, self._cap(crm)))
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen customers with the offer; responders' baskets are upgraded."""

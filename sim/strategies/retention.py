@@ -7,7 +7,7 @@ import numpy as np
 from pydantic import Field
 
 from ..ladder import CUSTOMER, LOST
-from .base import Strategy, by_value
+from .base import Strategy, by_value, stable_order
 
 
 class LoyaltyProgramme(Strategy):
@@ -42,7 +42,7 @@ class LoyaltyProgramme(Strategy):
     def choose(self, crm) -> np.ndarray:
         """Non-members on the eligible stages to invite, most valuable first, within the contact limits."""
         rows = crm.rows_in(self.eligible_stages)
-        return self.targets(crm, by_value(crm, rows[~self._member[rows]]))
+        return self.targets(crm, by_value(crm, rows[~self._member[rows]], self._cap(crm)))
 
     def act(self, crm, t: float) -> None:
         """Invite the chosen customers; those who join become members with a switching cost."""
@@ -131,7 +131,7 @@ class ChurnOutreach(Strategy):
         sc = self.score(crm, rows)
         keep = sc >= self.threshold
         rows, sc = rows[keep], sc[keep]
-        return self.targets(crm, rows[np.argsort(-sc, kind="stable")])
+        return self.targets(crm, rows[stable_order(-sc, self._cap(crm))])
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen customers with the retention offer; those who redeem it get a satisfaction boost.
@@ -160,7 +160,7 @@ class WinBack(Strategy):
         """Lost customers whose last purchase is recent enough, most valuable first (or in the segment's order)."""
         rows = crm.rows_with_role(LOST)
         rows = rows[crm.days_since_purchase(rows) <= self.max_days_since_purchase]
-        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows))
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, self._cap(crm)))
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen lapsed customers with the come-back offer; those who redeem it are won back."""
