@@ -191,3 +191,17 @@ def test_holdout_customers_are_never_contacted_and_uplift_is_estimated():
         assert g["customers"] == (treated.sum() if group == "treated" else (held & ~treated).sum())
         assert sum(g["stage_mix_end"].values()) == pytest.approx(1.0)
         assert 0 <= g["churned_share_end"] <= g["ever_churned_share"] <= 1
+
+
+def test_stable_order_is_the_stable_argsort_prefix():
+    from sim.strategies.base import stable_order
+    g = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(g.integers(1, 400))
+        kind = trial % 3
+        keys = (g.integers(0, 6, n) if kind == 0 else np.round(g.normal(size=n), 1) if kind == 1
+                else g.choice([-0.0, 0.0, 1.0, -1.5], n))
+        for k in (None, 0, 1, 2, n // 10, n // 5, n - 1, n, n + 3):
+            np.testing.assert_array_equal(stable_order(keys, k), np.argsort(keys, kind="stable")[:k])
+    with_nan = np.array([3.0, np.nan, 1.0, 1.0, 2.0] * 20)
+    np.testing.assert_array_equal(stable_order(with_nan, 3), np.argsort(with_nan, kind="stable")[:3])
