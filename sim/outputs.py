@@ -234,14 +234,22 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def _dictionary_columns(schema) -> list[str]:
+    """The columns worth dictionary-encoding in Parquet: the categorical (dictionary) ones. Ids,
+    times and amounts have about as many values as rows, so pyarrow would build their dictionaries
+    only to give up on them (a fifth of the write time of the two big tables at 1M customers)."""
+    import pyarrow as pa
+    return [f.name for f in schema if pa.types.is_dictionary(f.type)]
+
+
 def atomic_write_parquet(path: Path, data) -> None:
-    """Write ``data`` to ``path`` as Parquet, atomically: an Arrow table as it is (pyarrow's
-    defaults), a pandas DataFrame without its index (through pandas, with its metadata)."""
+    """Write ``data`` to ``path`` as Parquet, atomically: an Arrow table with its categorical
+    columns dictionary-encoded, a pandas DataFrame without its index (through pandas, with its metadata)."""
     if hasattr(data, "to_parquet"):  # a pandas DataFrame (collect, calibrate)
         _atomic(path, lambda tmp: data.to_parquet(tmp, index=False, engine="pyarrow"))
         return
     import pyarrow.parquet as pq
-    _atomic(path, lambda tmp: pq.write_table(data, tmp))
+    _atomic(path, lambda tmp: pq.write_table(data, tmp, use_dictionary=_dictionary_columns(data.schema)))
 
 
 def atomic_write_parquet_batches(path: Path, schema, batches: Iterable) -> int:
@@ -253,7 +261,7 @@ def atomic_write_parquet_batches(path: Path, schema, batches: Iterable) -> int:
 
     def write(tmp):
         nonlocal rows
-        with pq.ParquetWriter(tmp, schema) as w:
+        with pq.ParquetWriter(tmp, schema, use_dictionary=_dictionary_columns(schema)) as w:
             for b in batches:
                 w.write_batch(b)
                 rows += b.num_rows

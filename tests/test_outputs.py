@@ -52,6 +52,21 @@ def test_streamed_log_is_the_sorted_log_and_the_same_file(market, rows):
     assert streamed.getvalue() == whole.getvalue()  # row groups of `rows`, byte for byte
 
 
+def test_only_categorical_columns_are_dictionary_encoded_and_values_read_back(market, tmp_path):
+    table = metrics.customers_table(market)
+    outputs.atomic_write_parquet(tmp_path / "c.parquet", table)
+    outputs.atomic_write_parquet_batches(tmp_path / "t.parquet", metrics.transactions_schema(market),
+                                         metrics.transaction_batches(market, 1000))
+    for name, want in (("c.parquet", table), ("t.parquet", metrics.transactions_table(market))):
+        f = pq.ParquetFile(tmp_path / name)
+        rg = f.metadata.row_group(0)
+        for i in range(rg.num_columns):
+            col = rg.column(i)
+            categorical = pa.types.is_dictionary(want.schema.field(col.path_in_schema).type)
+            assert ("RLE_DICTIONARY" in col.encodings) == categorical, (name, col.path_in_schema, col.encodings)
+        assert f.read().equals(want)
+
+
 def test_sorted_runs_equal_one_sort_even_when_chunks_overlap_in_time():
     rng = np.random.default_rng(3)
     chunks = []
