@@ -165,9 +165,10 @@ def report_dates(start: str, t: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- tables
-def to_arrow(values, type=None):  # noqa: A002 - pyarrow's own name for it
+def to_arrow(values, type=None, mask=None):  # noqa: A002 - pyarrow's own name for it
     """An Arrow array from a numpy array (numbers, booleans, datetimes) or a sequence of strings,
-    NaN and NaT stored as nulls as pandas' ``to_parquet`` stores them.
+    NaN and NaT stored as nulls as pandas' ``to_parquet`` stores them, and so are the entries
+    where ``mask`` is True (as ``pa.array``'s ``mask``).
 
     Built from the array's buffers: ``pa.array`` imports pandas whenever it is installed (about
     0.3 s a process), which a run that writes its outputs does not otherwise need.
@@ -189,6 +190,8 @@ def to_arrow(values, type=None):  # noqa: A002 - pyarrow's own name for it
         data = np.packbits(a, bitorder="little") if a.dtype.kind == "b" else np.ascontiguousarray(a)
         typ = type or pa.from_numpy_dtype(a.dtype)
         buffers = [pa.py_buffer(data)]
+    if mask is not None:
+        valid = ~np.asarray(mask, dtype=bool) if valid is None else valid & ~np.asarray(mask, dtype=bool)
     nulls = 0 if valid is None else n - int(valid.sum())
     validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
     return pa.Array.from_buffers(typ, n, [validity, *buffers], null_count=nulls)
@@ -247,12 +250,7 @@ def _dictionary(codes: np.ndarray, categories):
     if codes.size and (codes.min() < -1 or codes.max() >= k):
         raise ValueError(f"codes outside [-1, {k}) for categories {list(categories)[:5]}...")
     idx = codes.astype(itype, copy=False)
-    missing = idx < 0
-    indices = to_arrow(idx)
-    if missing.any():
-        indices = pa.Array.from_buffers(indices.type, len(idx), [pa.py_buffer(np.packbits(~missing, bitorder="little")),
-                                                                 indices.buffers()[1]], null_count=int(missing.sum()))
-    return pa.DictionaryArray.from_arrays(indices, to_arrow(list(categories), pa.string()))
+    return pa.DictionaryArray.from_arrays(to_arrow(idx, mask=idx < 0), to_arrow(list(categories), pa.string()))
 
 
 def timeseries_columns(market) -> dict[str, np.ndarray]:

@@ -190,6 +190,11 @@ def test_numpy_and_arrow_convert_both_ways_as_pyarrow_does():
         # a slice of a chunked column (offsets into the buffers), and its nulls
         part = metrics.to_numpy(pa.chunked_array([ours.slice(1, 3), ours.slice(0, 1)]))
         np.testing.assert_array_equal(part, np.concatenate([v[1:4], v[:1]]))
+    masked = np.array([1.0, np.nan, 3.0, 4.0])
+    mask = np.array([False, False, True, False])
+    assert metrics.to_arrow(masked, mask=mask).equals(pa.array(masked, mask=mask | np.isnan(masked)))
+    codes = metrics._dictionary(np.array([0, -1, 1, 0]), ["a", "b"])
+    assert codes.to_pylist() == ["a", None, "b", "a"] and codes.indices.type == pa.int8()
     with_null = pa.array([1, None, 3], pa.int64())
     np.testing.assert_array_equal(metrics.to_numpy(with_null), [1.0, np.nan, 3.0])
     assert metrics.to_arrow(["x", "y"], pa.large_string()).equals(pa.array(["x", "y"], pa.large_string()))
