@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationE
 class Customers(BaseModel):
     """The business's customer counts: active buyers, known prospects, lapsed customers and the unaware rest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # validator built only when a profile is used
     active: int = Field(gt=0, description="customers who bought in the last year")
     prospects: int = Field(0, ge=0, description="known leads who have not bought yet")
     lapsed: int = Field(0, ge=0, description="former customers now buying elsewhere")
@@ -53,7 +53,7 @@ class Customers(BaseModel):
 class Profile(BaseModel):
     """A business in human units (see the module docstring for how each figure is used)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = ""
     description: str = ""
     sources: list[str] = Field(default_factory=list, description="where the figures come from")

@@ -63,7 +63,8 @@ def _bounded_numbers(v: Any, what: str) -> Any:
 class PluginParams(BaseModel):
     """Parameter checks shared by every plug-in (strategies and segmenters)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # defer_build: a plug-in class builds its validator when first used, so a run pays only for those it runs
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -109,7 +110,7 @@ class Segmenter(PluginParams):
 class Plugin(PluginParams):
     """What every plug-in has: a name, a calendar and counters for its report."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False, defer_build=True)
     kind: ClassVar[str] = "other"
     #: True for plug-ins that change the market rather than act for the firm: they stay in the
     #: paired no-action control, which removes only the firm's actions.
