@@ -28,7 +28,7 @@ class MassAdvertising(Strategy):
 
     def act(self, crm, t: float) -> None:
         """Buy this period's impressions for the whole pool if the budget allows and air the ad; else take it off."""
-        pool = crm.rows_with_role(POOL).size
+        pool = crm.count_with_role(POOL)
         cost = round(self.cpm * pool / 1000.0 * self.impressions_per_person * 100)
         if pool and crm.charge(cost):
             crm.advertise(self.hazard_per_impression * self.impressions_per_person / self.every_days)
