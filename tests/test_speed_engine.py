@@ -136,6 +136,28 @@ def test_rows_by_recorded_stage_equal_the_classification(ladder):
                 assert np.array_equal(_recorded_in(lad, s, now, 180.0, pick), pick[stage]), picked
 
 
+def test_weekly_report_shortcuts_equal_their_definitions():
+    """The reporters' cheaper forms give the very numbers of the plain definitions: focal rows by
+    stage runs, quadrant counts without the quadrant array, mean wallet shares without the matrix."""
+    import itertools
+
+    from sim.metrics import rows_on_stages
+    m = sim.build(sim.load(["market.n_customers=3000", "market.days=200", "engine.progress=false"]))
+    m.clock.env.run(until=120.5)
+    stage = m.s.stage
+    for picked in itertools.product([False, True], repeat=m.n_stages):
+        pick = np.array(picked)
+        assert np.array_equal(rows_on_stages(stage, pick), np.flatnonzero(pick[stage]))
+    focal = m.active_customers()
+    for rows in (focal, None):
+        assert np.array_equal(m.loyalty_quadrant_counts(rows), np.bincount(m.loyalty_quadrant(rows), minlength=4))
+    wallet = m.world.wallet
+    assert np.array_equal(wallet.mean_shares(focal), wallet.shares(focal).mean(axis=0))  # to the bit
+    lost = np.flatnonzero(m.ladder.role[stage] == 3)[:20]
+    mixed = np.sort(np.concatenate([focal, lost]))
+    assert np.array_equal(wallet.mean_shares(mixed), wallet.shares(mixed).mean(axis=0))
+
+
 def test_stage_counts_kept_by_moves_equal_a_count():
     m = sim.simulate(sim.load(["market.n_customers=3000", "market.days=150", "engine.progress=false"]), progress=False)
     assert m.world._counts is not None
