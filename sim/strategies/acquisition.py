@@ -51,8 +51,11 @@ class TargetedAcquisition(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Leads to contact, freshest first (then listed suspects if ``include_suspects``), within contact limits."""
+        cap = self._cap(crm)
+        if cap == 0 and not self.include_suspects:  # the budget (or the contact cap) reaches nobody
+            return np.zeros(0, dtype=np.int64)
         leads = crm.rows_with_role(LEAD)
-        leads = leads[stable_order(-crm.record("lead_at")[leads], self._cap(crm))]
+        leads = leads[stable_order(-crm.record("lead_at")[leads], cap)]
         if self.include_suspects:
             leads = np.concatenate([leads, crm.rows_with_role(POOL)])
         return self.targets(crm, leads)
