@@ -31,8 +31,10 @@ RECORDED = ("n_purchases", "revenue", "margin", "last_purchase_at", "acquired_at
 OBSERVED_EVENTS = ("purchase", "complaint", "lead", "acquisition")
 
 
-def _classify(lad, s, now: float, lapsed_after: float) -> np.ndarray:
-    """The recorded stage of every row of the records ``s`` at ``now`` (see :meth:`CrmView.stage`)."""
+def _stage_by_count(lad) -> tuple[np.ndarray, int]:
+    """The recorded stage of a customer not lapsed, by purchase count 0..``top`` (a count above
+    ``top`` classifies as ``top``): the pool (else lead) stage for none, then the highest
+    customer stage whose ``crm_min_purchases`` the count reaches."""
     cust = lad.customer_stages()
     thresholds = lad.crm_min_purchases[cust]
     top = int(max(thresholds.max(initial=0), 0)) + 1   # any count above every threshold classifies as ``top``
@@ -40,12 +42,50 @@ def _classify(lad, s, now: float, lapsed_after: float) -> np.ndarray:
     by_count = np.empty(top + 1, dtype=np.int16)       # stage by purchase count 0..top
     by_count[0] = lad.pool if lad.pool >= 0 else lad.lead
     by_count[1:] = cust[np.clip(k, 0, cust.size - 1)]
+    return by_count, top
+
+
+def _classify(lad, s, now: float, lapsed_after: float) -> np.ndarray:
+    """The recorded stage of every row of the records ``s`` at ``now`` (see :meth:`CrmView.stage`)."""
+    by_count, top = _stage_by_count(lad)
     npur = s.n_purchases
     out = by_count[np.minimum(npur, top)]
     if lad.lead >= 0 and lad.pool >= 0:
         out[(npur == 0) & ~np.isnan(s.lead_at)] = lad.lead
     out[(npur > 0) & ~((now - s.last_purchase_at) <= lapsed_after)] = lad.lost  # NaN: lapsed, as never
     return out
+
+
+def _recorded_in(lad, s, now: float, lapsed_after: float, pick: np.ndarray) -> np.ndarray:
+    """Mask of the rows of the records ``s`` whose recorded stage at ``now`` is picked (``pick``:
+    one bool per stage): ``pick[_classify(lad, s, now, lapsed_after)]``, from comparisons on the
+    recorded columns instead of a stage for every row. A picked set of customer stages is a few
+    runs of purchase counts (a customer's stage never falls as its count grows)."""
+    by_count, top = _stage_by_count(lad)
+    npur = s.n_purchases
+    parts = []
+    first = by_count[0]  # the stage of those who never bought, unless registered as leads
+    if lad.lead >= 0 and lad.pool >= 0 and pick[lad.lead] != pick[first]:
+        is_lead = ~np.isnan(s.lead_at)
+        parts.append((npur == 0) & (is_lead if pick[lad.lead] else ~is_lead))
+    elif pick[first]:
+        parts.append(npur == 0)
+    by_pick = np.concatenate(([False], pick[by_count[1:]], [False]))  # counts 1..top, padded
+    starts = np.flatnonzero(by_pick[1:] & ~by_pick[:-1]) + 1           # first count of each run
+    ends = np.flatnonzero(by_pick[:-1] & ~by_pick[1:])                 # last count of each run
+    if pick[lad.lost] or starts.size:
+        recent = (now - s.last_purchase_at) <= lapsed_after           # NaN: lapsed, as never
+        if pick[lad.lost]:
+            parts.append((npur > 0) & ~recent)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            run = npur >= a if b >= top else (npur >= a) & (npur <= b)
+            parts.append(run & recent)
+    if not parts:
+        return np.zeros(npur.size, dtype=bool)
+    mask = parts[0]
+    for p in parts[1:]:
+        mask |= p
+    return mask
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -133,11 +173,21 @@ class CrmView:
         """Rows the firm classifies in any of ``stages`` (names; unknown names are ignored)."""
         pick = np.zeros(self._m.ladder.n, dtype=bool)
         pick[self._m.ladder.index(stages)] = True
-        return np.flatnonzero(pick[self._stage()])
+        return np.flatnonzero(self._in(pick))
 
     def rows_with_role(self, *roles: int) -> np.ndarray:
         """Rows whose recorded stage has one of ``roles`` (POOL, LEAD, CUSTOMER, LOST)."""
-        return np.flatnonzero(np.isin(self._m.ladder.role, roles)[self._stage()])
+        return np.flatnonzero(self._in(np.isin(self._m.ladder.role, roles)))
+
+    def count_with_role(self, *roles: int) -> int:
+        """How many rows :meth:`rows_with_role` would return."""
+        return int(np.count_nonzero(self._in(np.isin(self._m.ladder.role, roles))))
+
+    def _in(self, pick: np.ndarray) -> np.ndarray:
+        """Mask of the rows whose recorded stage is picked (``pick[self._stage()]``, without
+        classifying every row)."""
+        m = self._m
+        return _recorded_in(m.ladder, self._records(), m.now, m.cfg.crm.lapsed_after_days, pick)
 
     def days_since_purchase(self, rows) -> np.ndarray:
         """Days since each row's last recorded purchase (inf if none)."""

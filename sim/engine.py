@@ -258,21 +258,27 @@ class MarketEngine:
     def current_patronage(self, rows=None, t=None) -> np.ndarray:
         """Patronage of ``rows`` (default: everyone) at time ``t`` (default: now), decayed since each last purchase."""
         s = self.s
-        rows = np.arange(self.n) if rows is None else rows
         t = self.now if t is None else t
-        last = s.last_purchase_at[rows]
-        out = s.patronage[rows] * np.exp(-(t - last) / self.cfg.service.patronage_memory_days)
+        last = s.last_purchase_at if rows is None else s.last_purchase_at[rows]
+        patronage = s.patronage if rows is None else s.patronage[rows]
+        out = patronage * np.exp(-(t - last) / self.cfg.service.patronage_memory_days)
         out[np.isnan(last)] = 0.0  # never bought
         return out
 
     def loyalty_quadrant(self, rows=None) -> np.ndarray:
         """Dick & Basu (1994): 0 no loyalty, 1 latent, 2 spurious, 3 true loyalty."""
-        rows = np.arange(self.n) if rows is None else rows
-        att = self.s.attitude[rows] >= 0.5
+        att = (self.s.attitude if rows is None else self.s.attitude[rows]) >= 0.5
         q = (self.current_patronage(rows) >= 0.5).astype(np.int8)
         q *= 2
         q += att  # 1 attitude, 2 repeat patronage, 3 both
         return q
+
+    def loyalty_quadrant_counts(self, rows=None) -> np.ndarray:
+        """How many of ``rows`` (default: everyone) are in each quadrant of :meth:`loyalty_quadrant`."""
+        att = (self.s.attitude if rows is None else self.s.attitude[rows]) >= 0.5
+        repeat = self.current_patronage(rows) >= 0.5
+        both, n_att, n_repeat = (int(np.count_nonzero(x)) for x in (att & repeat, att, repeat))
+        return np.array([att.size - n_att - n_repeat + both, n_att - both, n_repeat - both, both], dtype=np.int64)
 
     def transactions(self):
         """The purchase log so far: customer row, time, amount in cents and channel, as arrays."""

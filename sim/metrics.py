@@ -77,14 +77,14 @@ def make_datacollector(market) -> Collector:
             memo["key"] = key
             kept = m.world._counts  # customers per stage, kept up to date by every move once counted
             memo["stages"] = kept.copy() if kept is not None else np.bincount(m.s.stage, minlength=len(m.stage_names))
-            memo["focal"] = np.flatnonzero((m.role == 2)[m.s.stage])  # one lookup per customer
+            memo["focal"] = rows_on_stages(m.s.stage, m.role == 2)
         return memo
 
     def quadrant_counts(m) -> np.ndarray:
         """The four quadrant counts of the focal customers, computed once per report."""
         got = now(m)
         if "counts" not in got:
-            got["counts"] = np.bincount(m.loyalty_quadrant(got["focal"]), minlength=len(QUADRANTS))
+            got["counts"] = m.loyalty_quadrant_counts(got["focal"])
         return got["counts"]
 
     for k, name in enumerate(market.stage_names):
@@ -106,6 +106,19 @@ def make_datacollector(market) -> Collector:
         if market.world.wallet.on:
             rep[f"wallet_share_{f.slug}"] = (lambda k: lambda m: float(wallet_shares(m, now(m)["focal"])[k]))(f.index)
     return Collector(rep)
+
+
+def rows_on_stages(stage: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero(pick[stage])``: the rows on a picked stage (``pick``: one bool per stage),
+    by comparing each row's stage with the runs of picked stages (the customer stages are one run
+    on every shipped ladder), cheaper than a table look-up per row."""
+    padded = np.concatenate(([False], pick, [False]))
+    starts = np.flatnonzero(padded[1:] & ~padded[:-1])      # first stage of each run
+    ends = np.flatnonzero(padded[:-1] & ~padded[1:]) - 1    # last stage of each run
+    mask = np.zeros(stage.size, dtype=bool)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        mask |= (stage >= a) & (stage <= b)
+    return np.flatnonzero(mask)
 
 
 def wallet_shares(market, rows: np.ndarray | None = None) -> np.ndarray:

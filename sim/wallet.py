@@ -107,12 +107,14 @@ class Wallet:
         numpy's mean over axis 0 of a C-ordered matrix adds them, so the result is the same to the bit."""
         rows = np.asarray(rows, dtype=np.int64)
         cols = self._columns(rows)
-        if len(cols) >= 8 or (self.ladder.role[self.s.stage[rows]] == LOST).any():
+        if len(cols) >= 8 or (self.s.stage[rows] == self.ladder.lost).any():  # a ladder has one lost stage
             return self.shares(rows).mean(axis=0)
         total = cols[0]
         for c in cols[1:]:
             total = total + c
-        return np.array([np.cumsum(c / total)[-1] for c in cols]) / rows.size
+        share = np.empty(rows.size)  # one firm's shares, then their running sum
+        sums = [np.add.accumulate(np.divide(c, total, out=share), out=share)[-1] for c in cols]
+        return np.array(sums) / rows.size
 
     def assign(self, rows: np.ndarray, counter: np.ndarray) -> np.ndarray:
         """The firm (0 focal, 1..K) each purchase of ``rows`` goes to (draw keyed by ``counter``)."""

@@ -109,6 +109,55 @@ def test_recorded_stages_follow_the_records_within_a_day():
     assert not np.array_equal(rival.stage(), crm.stage())
 
 
+@pytest.mark.parametrize("ladder", ["crm7", "btyd", "bass", "simple5", "crm7 unsorted thresholds"])
+def test_rows_by_recorded_stage_equal_the_classification(ladder):
+    """rows_in / rows_with_role, read from the records by comparisons, pick exactly the rows whose
+    classified stage is picked: every set of stages, with and without pool and lead stages, at the
+    lapse boundary, with never-set purchase times, and with thresholds out of order."""
+    import itertools
+
+    from sim.crm import _classify, _recorded_in
+    m = sim.build(sim.load([f"ladder={ladder.split()[0]}", "market.n_customers=1500", "market.days=30",
+                            "engine.progress=false"]))
+    lad, s, n = m.ladder, m.s, m.n
+    if "unsorted" in ladder:
+        lad.crm_min_purchases[:] = [0, 0, 3, 1, 9, 2, 2, 0]
+    rng = np.random.default_rng(3)
+    for now in (0.0, 33.3):
+        s.n_purchases[:] = rng.integers(0, 15, n)
+        s.last_purchase_at[:] = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(-400, 50, n))
+        s.last_purchase_at[:40] = now - 180.0  # exactly lapsed_after_days ago: not yet lapsed
+        s.lead_at[:] = np.where(rng.random(n) < 0.5, np.nan, 1.0)
+        stage = _classify(lad, s, now, 180.0)
+        for k in range(1, lad.n + 1):
+            for picked in itertools.combinations(range(lad.n), k):
+                pick = np.zeros(lad.n, dtype=bool)
+                pick[list(picked)] = True
+                assert np.array_equal(_recorded_in(lad, s, now, 180.0, pick), pick[stage]), picked
+
+
+def test_weekly_report_shortcuts_equal_their_definitions():
+    """The reporters' cheaper forms give the very numbers of the plain definitions: focal rows by
+    stage runs, quadrant counts without the quadrant array, mean wallet shares without the matrix."""
+    import itertools
+
+    from sim.metrics import rows_on_stages
+    m = sim.build(sim.load(["market.n_customers=3000", "market.days=200", "engine.progress=false"]))
+    m.clock.env.run(until=120.5)
+    stage = m.s.stage
+    for picked in itertools.product([False, True], repeat=m.n_stages):
+        pick = np.array(picked)
+        assert np.array_equal(rows_on_stages(stage, pick), np.flatnonzero(pick[stage]))
+    focal = m.active_customers()
+    for rows in (focal, None):
+        assert np.array_equal(m.loyalty_quadrant_counts(rows), np.bincount(m.loyalty_quadrant(rows), minlength=4))
+    wallet = m.world.wallet
+    assert np.array_equal(wallet.mean_shares(focal), wallet.shares(focal).mean(axis=0))  # to the bit
+    lost = np.flatnonzero(m.ladder.role[stage] == 3)[:20]
+    mixed = np.sort(np.concatenate([focal, lost]))
+    assert np.array_equal(wallet.mean_shares(mixed), wallet.shares(mixed).mean(axis=0))
+
+
 def test_stage_counts_kept_by_moves_equal_a_count():
     m = sim.simulate(sim.load(["market.n_customers=3000", "market.days=150", "engine.progress=false"]), progress=False)
     assert m.world._counts is not None

@@ -205,3 +205,25 @@ def test_stable_order_is_the_stable_argsort_prefix():
             np.testing.assert_array_equal(stable_order(keys, k), np.argsort(keys, kind="stable")[:k])
     with_nan = np.array([3.0, np.nan, 1.0, 1.0, 2.0] * 20)
     np.testing.assert_array_equal(stable_order(with_nan, 3), np.argsort(with_nan, kind="stable")[:3])
+
+
+def test_a_spent_budget_chooses_nobody_without_reading_the_records(monkeypatch):
+    """Once a strategy's budget pays no contact, choose() returns nobody (as ranking would) and
+    skips reading and ranking every customer; with budget left it still chooses."""
+    from sim.crm import CrmView
+    m = sim.build(sim.load(["market.n_customers=1500", "market.days=60", "engine.progress=false"]))
+    m.clock.env.run(until=20.5)
+    names = {"ChurnOutreach", "WinBack", "LoyaltyProgramme", "CrossSell", "TargetedAcquisition"}
+    acting = [st for st in m.strategies if type(st).__name__ in names]
+    assert len(acting) == len(names)
+    for st in acting:
+        assert st.choose(st.crm).size > 0, type(st).__name__
+        st.ledger.spent = st.ledger.budget
+    def unread(*a, **k):
+        raise AssertionError("read the records")
+
+    for name in ("rows_in", "rows_with_role", "record"):
+        monkeypatch.setattr(CrmView, name, unread)
+    for st in acting:
+        got = st.choose(st.crm)
+        assert got.size == 0 and got.dtype == np.int64, type(st).__name__

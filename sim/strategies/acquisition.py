@@ -28,7 +28,7 @@ class MassAdvertising(Strategy):
 
     def act(self, crm, t: float) -> None:
         """Buy this period's impressions for the whole pool if the budget allows and air the ad; else take it off."""
-        pool = crm.rows_with_role(POOL).size
+        pool = crm.count_with_role(POOL)
         cost = round(self.cpm * pool / 1000.0 * self.impressions_per_person * 100)
         if pool and crm.charge(cost):
             crm.advertise(self.hazard_per_impression * self.impressions_per_person / self.every_days)
@@ -51,8 +51,11 @@ class TargetedAcquisition(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Leads to contact, freshest first (then listed suspects if ``include_suspects``), within contact limits."""
+        cap = self._cap(crm)
+        if cap == 0 and not self.include_suspects:  # the budget (or the contact cap) reaches nobody
+            return np.zeros(0, dtype=np.int64)
         leads = crm.rows_with_role(LEAD)
-        leads = leads[stable_order(-crm.record("lead_at")[leads], self._cap(crm))]
+        leads = leads[stable_order(-crm.record("lead_at")[leads], cap)]
         if self.include_suspects:
             leads = np.concatenate([leads, crm.rows_with_role(POOL)])
         return self.targets(crm, leads)

@@ -268,7 +268,7 @@ class Strategy(Plugin):
         """How many rows of an ordered list passed through :meth:`targets` to ``crm.contact`` on
         the strategy's channel can be reached at most (None: any number): the contact cap and what
         the budget pays for. A strategy need only order that many (a segment filters the whole
-        list first)."""
+        list first); at 0 (a spent budget) it chooses nobody without reading its records."""
         if self.segment is not None:
             return None
         k, b = self.max_contacts, crm.contacts_affordable()

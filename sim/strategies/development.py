@@ -27,8 +27,11 @@ class CrossSell(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Customers on the eligible stages to offer the product to, most valuable first (or in the segment's order)."""
+        cap = self._cap(crm)
+        if cap == 0:  # the budget (or the contact cap) reaches nobody: no one to rank
+            return np.zeros(0, dtype=np.int64)
         rows = crm.rows_in(self.eligible_stages)
-        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, self._cap(crm)))
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, cap))
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen customers; responders buy the product and their switching cost rises."""
@@ -52,8 +55,11 @@ class UpSell(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Customers on the eligible stages to offer the premium version, most valuable first (or in segment order)."""
+        cap = self._cap(crm)
+        if cap == 0:  # the budget (or the contact cap) reaches nobody: no one to rank
+            return np.zeros(0, dtype=np.int64)
         rows = crm.rows_in(self.eligible_stages)
-        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, self._cap(crm)))
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, cap))
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen customers with the offer; responders' baskets are upgraded."""

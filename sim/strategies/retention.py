@@ -41,8 +41,11 @@ class LoyaltyProgramme(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Non-members on the eligible stages to invite, most valuable first, within the contact limits."""
+        cap = self._cap(crm)
+        if cap == 0:  # the budget (or the contact cap) reaches nobody: no one to rank
+            return np.zeros(0, dtype=np.int64)
         rows = crm.rows_in(self.eligible_stages)
-        return self.targets(crm, by_value(crm, rows[~self._member[rows]], self._cap(crm)))
+        return self.targets(crm, by_value(crm, rows[~self._member[rows]], cap))
 
     def act(self, crm, t: float) -> None:
         """Invite the chosen customers; those who join become members with a switching cost."""
@@ -127,11 +130,14 @@ class ChurnOutreach(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Current customers whose churn score reaches the threshold, highest score first, within the contact limits."""
+        cap = self._cap(crm)
+        if cap == 0:  # the budget (or the contact cap) reaches nobody: no one to rank
+            return np.zeros(0, dtype=np.int64)
         rows = crm.rows_with_role(CUSTOMER)
         sc = self.score(crm, rows)
         keep = sc >= self.threshold
         rows, sc = rows[keep], sc[keep]
-        return self.targets(crm, rows[stable_order(-sc, self._cap(crm))])
+        return self.targets(crm, rows[stable_order(-sc, cap)])
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen customers with the retention offer; those who redeem it get a satisfaction boost.
@@ -158,9 +164,12 @@ class WinBack(Strategy):
 
     def choose(self, crm) -> np.ndarray:
         """Lost customers whose last purchase is recent enough, most valuable first (or in the segment's order)."""
+        cap = self._cap(crm)
+        if cap == 0:  # the budget (or the contact cap) reaches nobody: no one to rank
+            return np.zeros(0, dtype=np.int64)
         rows = crm.rows_with_role(LOST)
         rows = rows[crm.days_since_purchase(rows) <= self.max_days_since_purchase]
-        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, self._cap(crm)))
+        return self.targets(crm, rows if self.segment is not None else by_value(crm, rows, cap))
 
     def act(self, crm, t: float) -> None:
         """Contact the chosen lapsed customers with the come-back offer; those who redeem it are won back."""
