@@ -221,8 +221,9 @@ class World:
         self.neg_told += float(told.sum())
 
     # ------------------------------------------------------------------ moves
-    def move(self, rows: np.ndarray, to, t: np.ndarray, cause: str | None = None) -> None:
-        """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects."""
+    def move(self, rows: np.ndarray, to, t: np.ndarray, cause: str | None = None, clocks: bool = True) -> None:
+        """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects. ``clocks`` False: the
+        caller sets the rows' clocks itself, later in the same event (see :meth:`purchase`)."""
         if rows.size == 0:
             return
         self.version += 1
@@ -276,13 +277,16 @@ class World:
                 self.acquisitions += int(rn.size)
                 self.hooks.emit("acquisition", rn, te[new])
             self.purchase(r, te, evaluate_transitions=False, wallet=False)
-        self.set_clocks(rows, t)
+        if clocks:
+            self.set_clocks(rows, t)
 
-    def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
+    def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None,
+                          clocks: bool = True) -> np.ndarray:
         """First matching transition of kind ``on`` for each row; returns the rows that moved.
 
         A customer is judged by the first transition it qualifies for (stage and conditions); it
         moves if its uniform (keyed by its touch counter as the call starts) is below ``p``.
+        ``clocks`` False: the caller sets the moved rows' clocks (see :meth:`move`).
         """
         if rows.size == 0:
             return rows
@@ -324,7 +328,7 @@ class World:
                     u = u / forgive[q]
                 fire = q[u < tr.p]
             if fire.size:
-                self.move(rows[fire], to, t[fire], cause)
+                self.move(rows[fire], to, t[fire], cause, clocks)
                 moved[fire] = True
         return rows[moved]
 
@@ -352,13 +356,17 @@ class World:
         """One purchase for every row, at times ``t``. With share of wallet (``wallet``: a
         purchase the customer's own clock brought), each goes to one firm by the customer's
         shares; the focal firm's purchases get its service encounter. A purchase the focal firm
-        made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``."""
+        made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``.
+
+        Every row's clocks are set once, at the end: the rivals' sales, the moves its transitions
+        made and the rest alike (no step in between changes what a moved row's clocks depend on)."""
         if rows.size == 0:
             return
         self.version += 1
         s, cfg, lad = self.s, self.cfg, self.ladder
         sv = cfg.service
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
+        rows_all, t_all = rows, t  # the rows whose clocks are set at the end
         c = self.touch(rows)
         if wallet and self.wallet.on:
             firm = self.wallet.assign(rows, c)
@@ -370,6 +378,7 @@ class World:
                 if np.ndim(basket):
                     basket = np.asarray(basket)[keep]
                 if rows.size == 0:
+                    self.set_clocks(rows_all, t_all)
                     return
         s.t_buy[rows] = np.inf  # this purchase consumes the purchase clock
         s.r_buy[rows] = 0.0
@@ -419,28 +428,32 @@ class World:
             hurt = bad & (s.complaint_open[rows] | ~complain)
             self._tell(rows[hurt & (s.satisfaction[rows] < cfg.market.dissatisfied_below)])
         moved = np.zeros(rows.size, bool)
-        if evaluate_transitions:
+        if evaluate_transitions:  # the moved rows' clocks are set below, with the others'
             if hurt.any():
-                down = self.apply_transitions(rows[hurt], t[hurt], "bad_service")
+                down = self.apply_transitions(rows[hurt], t[hurt], "bad_service", clocks=False)
                 moved[self._member(rows, down)] = True
             rest = ~moved
             if rest.any():
-                up = self.apply_transitions(rows[rest], t[rest], "purchase")
+                up = self.apply_transitions(rows[rest], t[rest], "purchase", clocks=False)
                 moved[self._member(rows, up)] = True
         if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
             # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
             # purchase; the entry purchase (evaluate_transitions=False) starts the process alive.
+            if moved.any():  # the moves' clocks first: a dropout may move the same row again
+                self.set_clocks(rows[moved], t[moved])
             alive = lad.role[s.stage[rows]] == CUSTOMER
             drop = alive & (self.crng.uniform(R.DROPOUT, rows, c) < s.dropout[rows])
             if drop.any():
                 self.move(rows[drop], lad.lost, t[drop])
-                moved |= drop
+            # no share of wallet without the ladder's purchase model: rows are all the rows
+            self.set_clocks(rows[~(moved | drop)], t[~(moved | drop)])
+            return
         # the purchase clock was consumed: a fresh one; the hazard clock keeps its remaining hazard
-        self.set_clocks(rows[~moved], t[~moved])
+        self.set_clocks(rows_all, t_all)
 
     def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray) -> None:
         """Purchases that went to rivals: the amount (same draw the focal firm would have had),
-        the rival's books and records; the focal firm records nothing."""
+        the rival's books and records; the focal firm records nothing. The caller sets the clocks."""
         self.version += 1
         s = self.s
         s.t_buy[rows] = np.inf  # the purchase clock was consumed
@@ -455,7 +468,6 @@ class World:
             m = firm == k
             if m.any():
                 self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
-        self.set_clocks(rows, t)
 
     # ------------------------------------------------------------------ other events
     def stage_event(self, rows: np.ndarray, t: np.ndarray) -> None:
