@@ -238,6 +238,17 @@ class World:
         role_to, role_from = lad.role[to], lad.role[frm]
         if self._counts is not None:
             self._counts += np.bincount(to, minlength=lad.n) - np.bincount(frm, minlength=lad.n)
+        # a step between two customer stages begins or ends nothing: no entry effects to run
+        if not ((role_to == CUSTOMER) & (role_from == CUSTOMER)).all():
+            self._change_role(rows, t, role_to, role_from, cause)
+        if clocks:
+            self.set_clocks(rows, t)
+
+    def _change_role(self, rows: np.ndarray, t: np.ndarray, role_to: np.ndarray, role_from: np.ndarray,
+                     cause: str | None) -> None:
+        """Entry effects of :meth:`move` for rows that change role (or move among the lost or leads):
+        a spell as a customer ends or begins (with its purchase), a customer defects, a lead is registered."""
+        s = self.s
         if self._outside is not None:
             self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
@@ -277,8 +288,6 @@ class World:
                 self.acquisitions += int(rn.size)
                 self.hooks.emit("acquisition", rn, te[new])
             self.purchase(r, te, evaluate_transitions=False, wallet=False)
-        if clocks:
-            self.set_clocks(rows, t)
 
     def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None,
                           clocks: bool = True) -> np.ndarray:
