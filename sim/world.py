@@ -67,7 +67,6 @@ class World:
         self.sales_responses = np.zeros_like(self.sales_contacts)
         # due lists per window (sim.calendar); None: find due customers by scanning every clock
         self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days, self.n)
-        self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
         self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
         # bumped by every purchase and move: what the firms record (purchases, leads) may have changed
         self.version = 0
@@ -289,28 +288,32 @@ class World:
                 self.hooks.emit("acquisition", rn, te[new])
             self.purchase(r, te, evaluate_transitions=False, wallet=False)
 
-    def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None,
-                          clocks: bool = True) -> np.ndarray:
+    def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
         """First matching transition of kind ``on`` for each row; returns the rows that moved.
 
         A customer is judged by the first transition it qualifies for (stage and conditions); it
         moves if its uniform (keyed by its touch counter as the call starts) is below ``p``.
-        ``clocks`` False: the caller sets the moved rows' clocks (see :meth:`move`).
         """
+        return rows[self._transitions(rows, t, on, cause)]
+
+    def _transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None,
+                     clocks: bool = True) -> np.ndarray:
+        """:meth:`apply_transitions`, returning which of ``rows`` moved (a mask). ``clocks`` False:
+        the caller sets the moved rows' clocks (see :meth:`move`)."""
+        moved = np.zeros(rows.size, bool)
         if rows.size == 0:
-            return rows
+            return moved
         s = self.s
         ev = s.ev[rows]
+        st = s.stage[rows]  # a row's stage changes only when it moves, and then it is judged
         forgive = None
         if on == "bad_service":  # forgiveness: trust (which grows with tenure) softens the fall
             forgive = np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
         pending = np.ones(rows.size, bool)
-        moved = np.zeros(rows.size, bool)
         for from_mask, to, tr in self.ladder.transitions[on]:
-            q = np.flatnonzero(pending)  # positions still to be judged
-            if q.size == 0:
-                break
-            q = q[from_mask[s.stage[rows[q]]]]
+            # positions still to be judged, on a stage this transition starts from (np.take: a
+            # small table, looked up faster than by indexing)
+            q = np.flatnonzero(pending & np.take(from_mask, st))
             if q.size == 0:
                 continue
             r = rows[q]
@@ -339,7 +342,7 @@ class World:
             if fire.size:
                 self.move(rows[fire], to, t[fire], cause, clocks)
                 moved[fire] = True
-        return rows[moved]
+        return moved
 
     # ------------------------------------------------------------------ purchases
     def basket(self, rows: np.ndarray, t) -> np.ndarray:
@@ -439,12 +442,10 @@ class World:
         moved = np.zeros(rows.size, bool)
         if evaluate_transitions:  # the moved rows' clocks are set below, with the others'
             if hurt.any():
-                down = self.apply_transitions(rows[hurt], t[hurt], "bad_service", clocks=False)
-                moved[self._member(rows, down)] = True
+                moved[hurt] = self._transitions(rows[hurt], t[hurt], "bad_service", clocks=False)
             rest = ~moved
             if rest.any():
-                up = self.apply_transitions(rows[rest], t[rest], "purchase", clocks=False)
-                moved[self._member(rows, up)] = True
+                moved[rest] = self._transitions(rows[rest], t[rest], "purchase", clocks=False)
         if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
             # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
             # purchase; the entry purchase (evaluate_transitions=False) starts the process alive.
@@ -490,10 +491,11 @@ class World:
                                 (LOST, "winback", "winback")):
             m = role == code
             if m.any():
-                moved = self.apply_transitions(rows[m], t[m], on, cause)
-                stay = ~self._member(rows[m], moved)
-                if stay.any():  # clock fired but no transition applied (p < 1): draw the next one
-                    self.set_clocks(rows[m][stay], t[m][stay])
+                rm, tm = rows[m], t[m]
+                # the group's clocks are set once, moved or not (p < 1): the new clocks of a move (to
+                # a customer or lost stage) depend on nothing the group's other moves change
+                self._transitions(rm, tm, on, cause, clocks=False)
+                self.set_clocks(rm, tm)
 
     def expose(self, rows: np.ndarray, t: np.ndarray, parts: tuple[float, float, float]) -> None:
         """Suspects reach their exposure threshold: attribute a cause, apply exposure transitions."""
@@ -506,8 +508,7 @@ class World:
                                         np.where(u < organic + ads, CAUSE["advertising"], CAUSE["word_of_mouth"]))
         s.h_expose[rows] = np.inf
         self.hooks.emit("exposure", rows, t)
-        moved = self.apply_transitions(rows, t, "exposure")
-        stay = ~self._member(rows, moved)
+        stay = ~self._transitions(rows, t, "exposure")
         if stay.any():  # exposure without a move (p < 1): wait for the next one
             self.set_clocks(rows[stay], t[stay])
 
@@ -562,13 +563,6 @@ class World:
         """:meth:`due` by scanning every customer's clocks (the reference; cost ∝ customers)."""
         s = self.s
         return np.flatnonzero((s.h_expose <= H1) | (s.t_buy < t1) | (s.t_move < t1))
-
-    def _member(self, rows: np.ndarray, subset: np.ndarray) -> np.ndarray:
-        """``np.isin(rows, subset)`` for row indices, through a scratch mask (cost ∝ their sizes)."""
-        self._mark[subset] = True
-        out = self._mark[rows]
-        self._mark[subset] = False
-        return out
 
     def customer_days(self, now: float) -> float:
         """Customer-days at risk of defection so far: finished spells plus the open ones."""
