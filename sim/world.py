@@ -82,12 +82,15 @@ class World:
         s, lad = self.s, self.ladder
         st = s.stage[rows] if st is None else st
         role = lad.role[st] if role is None else role
-        base = s.rate[rows] * lad.rate[st]
+        base = s.rate[rows] * np.take(lad.rate, st)
         r = base * s.rate_boost[rows]
-        if not self.wallet.on:
-            return np.where(role == CUSTOMER, r, 0.0)
         f = self.wallet.rate_factor
-        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, base * f, 0.0))
+        cust = role == CUSTOMER
+        if cust.all():  # a purchase batch, usually
+            return r * f if self.wallet.on else r
+        if not self.wallet.on:
+            return np.where(cust, r, 0.0)
+        return np.where(cust, r * f, np.where(role == LOST, base * f, 0.0))
 
     def negative_wom_factor(self) -> float:
         """Multiplier on exposure and conversion from negative word of mouth (1: none)."""
@@ -345,22 +348,23 @@ class World:
         return moved
 
     # ------------------------------------------------------------------ purchases
-    def basket(self, rows: np.ndarray, t) -> np.ndarray:
-        """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell."""
+    def basket(self, rows: np.ndarray, t, st: np.ndarray | None = None) -> np.ndarray:
+        """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell.
+        ``st``: the rows' stages, if the caller has them."""
         s, ec = self.s, self.cfg.economics
+        st = s.stage[rows] if st is None else st
         t = np.asarray(t, float)
         tenure = t - s.acquired_at[rows]
         tenure[np.isnan(tenure)] = 0.0
         g = ec.tenure_spend_growth if self.cfg.market.purchase.kind == "ladder" else 0.0  # BTYD stays pure
         growth = 1.0 + g * np.minimum(np.maximum(tenure / 365.0, 0.0), ec.tenure_growth_years)
+        value = s.spend[rows] * np.take(self.ladder.spend, st) * growth
         up_at = s.upsell_at[rows]
-        if np.isnan(up_at).all():  # nobody up-sold: exp(-inf) = 0
-            up = 1.0 + s.upsell[rows] * 0.0
-        else:
-            up_age = t - up_at
-            up_age[np.isnan(up_age)] = np.inf
-            up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
-        return s.spend[rows] * self.ladder.spend[s.stage[rows]] * growth * up
+        if np.isnan(up_at).all():  # nobody up-sold (an up-sell sets upsell_at): a factor of 1
+            return value
+        up_age = t - up_at
+        up_age[np.isnan(up_age)] = np.inf
+        return value * (1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days))
 
     def purchase(self, rows: np.ndarray, t: np.ndarray, evaluate_transitions: bool = True,
                  basket: float | np.ndarray = 1.0, margin_share: float | None = None,
@@ -397,9 +401,9 @@ class World:
         st = s.stage[rows]
         sig = cfg.market.basket_noise
         z = self.crng.normal(R.AMOUNT, rows, c)
-        amount = self.basket(rows, t) * basket * np.exp(sig * z - sig * sig / 2)
+        amount = self.basket(rows, t, st) * basket * np.exp(sig * z - sig * sig / 2)
         cents = np.maximum(to_cents(amount), 1)
-        self.books.sale(rows, t, cents, lad.service_cents[st], s.channel[rows], margin_share)
+        self.books.sale(rows, t, cents, np.take(lad.service_cents, st), s.channel[rows], margin_share)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
         # service encounter
@@ -417,8 +421,9 @@ class World:
         sat = np.clip(sat, 0, 1)
         s.satisfaction[rows] = sat
         if any_complaint:
-            s.complaint_open[rows] = s.complaint_open[rows] | complain
-            s.n_complaints[rows] += complain
+            voiced = rows[complain]
+            s.complaint_open[voiced] = True
+            s.n_complaints[voiced] += 1
         trust = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
         s.trust[rows] = trust
         target = 0.5 * sat + 0.5 * trust
