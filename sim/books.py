@@ -45,7 +45,10 @@ class BudgetLedger:
 
 
 def _check(cents: np.ndarray, what: str) -> None:
-    if cents.size and (not np.all(np.isfinite(cents)) or np.abs(cents).max() >= MAX_CENTS):
+    if cents.size == 0:
+        return
+    finite = cents.dtype.kind in "iu" or np.all(np.isfinite(cents))  # whole numbers are always finite
+    if not finite or np.abs(cents).max() >= MAX_CENTS:
         raise BooksOverflow(f"books: a {what} amount ({np.abs(cents).max():.4g} cents) does not fit exact "
                             "integer cents; a money parameter is far too large")
 
