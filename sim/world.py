@@ -120,7 +120,7 @@ class World:
         rc, stc = (rows, st) if every else (rows[cust], st[cust])
         kind = m.purchase.kind
         if kind == "ladder":  # defection: computed for the customers only
-            d = (m.defection * lad.defect[stc]
+            d = (m.defection * np.take(lad.defect, stc)
                  * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rc]))
                  * (1.0 - s.switching_cost[rc]))
             if self.wallet.on and self.wallet._locked:  # a rival's programme pulls the other way (sim.wallet)
@@ -146,7 +146,7 @@ class World:
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
         st = s.stage[rows]
-        role = self.ladder.role[st]
+        role = np.take(self.ladder.role, st)
         ev = s.ev[rows]
         nxt = []
         for clock, rate_arr, new_rate, stream in (
@@ -181,9 +181,7 @@ class World:
                 s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
                 if self.calendar is not None:
                     self.calendar.file_thresholds(r, s.h_expose[r])
-            s.h_expose[rows[~pool]] = np.inf
-        else:
-            s.h_expose[rows] = np.inf
+        # other stages have none: a row that leaves the pool stages has it cleared (expose, move)
         if self.calendar is not None:
             self.calendar.file_times(rows, np.minimum(nxt[0], nxt[1]))
 
@@ -237,7 +235,7 @@ class World:
         s.stage[rows] = to
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
-        role_to, role_from = lad.role[to], lad.role[frm]
+        role_to, role_from = np.take(lad.role, to), np.take(lad.role, frm)
         if self._counts is not None:
             self._counts += np.bincount(to, minlength=lad.n) - np.bincount(frm, minlength=lad.n)
         # a step between two customer stages begins or ends nothing: no entry effects to run
@@ -253,6 +251,7 @@ class World:
         s = self.s
         if self._outside is not None:
             self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
+        s.h_expose[rows[(role_from == POOL) & (role_to != POOL)]] = np.inf  # only suspects have a threshold
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
         if leave.any():  # a spell as a focal customer ends: customer-days at risk of defection
             self.at_risk_days += float((t[leave] - s.customer_since[rows[leave]]).sum())
@@ -475,7 +474,7 @@ class World:
         s.r_buy[rows] = 0.0
         sig = self.cfg.market.basket_noise
         z = self.crng.normal(R.AMOUNT, rows, c)
-        amount = s.spend[rows] * self.ladder.spend[s.stage[rows]] * np.exp(sig * z - sig * sig / 2)
+        amount = s.spend[rows] * np.take(self.ladder.spend, s.stage[rows]) * np.exp(sig * z - sig * sig / 2)
         cents = np.maximum(to_cents(amount), 1)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
@@ -491,7 +490,7 @@ class World:
         self.touch(rows)
         s.t_move[rows] = np.inf  # the clock fired: its remaining hazard is spent
         s.r_move[rows] = 0.0
-        role = self.ladder.role[s.stage[rows]]
+        role = np.take(self.ladder.role, s.stage[rows])
         for code, on, cause in ((LEAD, "conversion", None), (CUSTOMER, "defection", None),
                                 (LOST, "winback", "winback")):
             m = role == code
