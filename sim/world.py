@@ -440,9 +440,13 @@ class World:
         hurt = bad
         if bad.any():
             self.hooks.emit("complaint", rows[complain], t[complain])  # e.g. service recovery
-            # a bad experience still unresolved (or never voiced) can send a customer down
-            hurt = bad & (s.complaint_open[rows] | ~complain)
-            self._tell(rows[hurt & (s.satisfaction[rows] < cfg.market.dissatisfied_below)])
+            # a bad experience still unresolved (or never voiced) can send a customer down; read
+            # after the hooks (which may resolve a complaint or restore satisfaction), for these rows only
+            b = np.flatnonzero(bad)
+            hurt = np.zeros(rows.size, bool)
+            hurt[b] = s.complaint_open[rows[b]] | ~complain[b]
+            r = rows[hurt]
+            self._tell(r[s.satisfaction[r] < cfg.market.dissatisfied_below])
         moved = np.zeros(rows.size, bool)
         if evaluate_transitions:  # the moved rows' clocks are set below, with the others'
             if hurt.any():
@@ -527,23 +531,31 @@ class World:
             te = t0 + (s.h_expose[exp] - H0) / hrate if hrate > 0 else np.full(exp.size, t0)
             self.expose(exp, np.clip(te, t0, t1), parts)
             n_ev += exp.size
-        cand = rows[(s.t_buy[rows] < t1) | (s.t_move[rows] < t1)]
+        cand, tb, tm = self._due_clocks(rows, t1)
         guard = 0
         while cand.size:
-            tb, tm = s.t_buy[cand], s.t_move[cand]
+            # an event changes the clocks of its own rows only: each row's times, read once a round
             first_move = tm <= tb
-            mv = cand[first_move & (tm < t1)]
-            if mv.size:
-                self.stage_event(mv, s.t_move[mv])
-            pb = cand[~first_move & (tb < t1)]
-            if pb.size:
-                self.purchase(pb, s.t_buy[pb])  # fancy indexing copies
-            n_ev += mv.size + pb.size
-            cand = cand[(s.t_buy[cand] < t1) | (s.t_move[cand] < t1)]
+            m = first_move & (tm < t1)
+            if m.any():
+                self.stage_event(cand[m], tm[m])
+            b = ~first_move & (tb < t1)
+            if b.any():
+                self.purchase(cand[b], tb[b])
+            n_ev += int(np.count_nonzero(m)) + int(np.count_nonzero(b))
+            cand, tb, tm = self._due_clocks(cand, t1)
             guard += 1
             if guard > 100_000:
                 raise RuntimeError("event loop did not settle inside a window; a rate is absurdly high")
         return n_ev
+
+    def _due_clocks(self, rows: np.ndarray, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows with a clock before ``t1``, and their purchase and stage-event times."""
+        tb, tm = self.s.t_buy[rows], self.s.t_move[rows]
+        now = (tb < t1) | (tm < t1)
+        if now.all():
+            return rows, tb, tm
+        return rows[now], tb[now], tm[now]
 
     def due(self, t1: float, H1: float) -> np.ndarray:
         """Rows with an event due before ``t1`` (or an exposure threshold below ``H1``), ascending.
