@@ -115,10 +115,11 @@ class Wallet:
             total = total + c
         return np.array([np.cumsum(c / total)[-1] for c in cols]) / rows.size
 
-    def assign(self, rows: np.ndarray, counter: np.ndarray) -> np.ndarray:
-        """The firm (0 focal, 1..K) each purchase of ``rows`` goes to (draw keyed by ``counter``)."""
+    def assign(self, rows: np.ndarray, counter: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+        """The firm (0 focal, 1..K) each purchase of ``rows`` goes to (draw keyed by ``counter``).
+        ``st``: the rows' stages, if the caller has them."""
         firm = np.zeros(rows.size, np.int64)
-        role = np.take(self.ladder.role, self.s.stage[rows])
+        role = np.take(self.ladder.role, self.s.stage[rows] if st is None else st)
         lost = role == LOST
         firm[lost] = np.clip(self.s.firm[rows[lost]], 1, self.K)
         cust = np.flatnonzero(role == CUSTOMER)

@@ -383,13 +383,14 @@ class World:
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
         rows_all, t_all = rows, t  # the rows whose clocks are set at the end
         c = self.touch(rows)
+        st = s.stage[rows]
         if wallet and self.wallet.on:
-            firm = self.wallet.assign(rows, c)
+            firm = self.wallet.assign(rows, c, st)
             away = firm > 0
             if away.any():
-                self._rival_purchase(rows[away], t[away], firm[away], c[away])
+                self._rival_purchase(rows[away], t[away], firm[away], c[away], st[away])
                 keep = ~away
-                rows, t, c = rows[keep], t[keep], c[keep]
+                rows, t, c, st = rows[keep], t[keep], c[keep], st[keep]
                 if np.ndim(basket):
                     basket = np.asarray(basket)[keep]
                 if rows.size == 0:
@@ -397,7 +398,6 @@ class World:
                     return
         s.t_buy[rows] = np.inf  # this purchase consumes the purchase clock
         s.r_buy[rows] = 0.0
-        st = s.stage[rows]
         sig = cfg.market.basket_noise
         z = self.crng.normal(R.AMOUNT, rows, c)
         amount = self.basket(rows, t, st) * basket * np.exp(sig * z - sig * sig / 2)
@@ -469,16 +469,18 @@ class World:
         # the purchase clock was consumed: a fresh one; the hazard clock keeps its remaining hazard
         self.set_clocks(rows_all, t_all)
 
-    def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray) -> None:
+    def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray,
+                        st: np.ndarray) -> None:
         """Purchases that went to rivals: the amount (same draw the focal firm would have had),
-        the rival's books and records; the focal firm records nothing. The caller sets the clocks."""
+        the rival's books and records; the focal firm records nothing. ``st``: the rows' stages.
+        The caller sets the clocks."""
         self.version += 1
         s = self.s
         s.t_buy[rows] = np.inf  # the purchase clock was consumed
         s.r_buy[rows] = 0.0
         sig = self.cfg.market.basket_noise
         z = self.crng.normal(R.AMOUNT, rows, c)
-        amount = s.spend[rows] * np.take(self.ladder.spend, s.stage[rows]) * np.exp(sig * z - sig * sig / 2)
+        amount = s.spend[rows] * np.take(self.ladder.spend, st) * np.exp(sig * z - sig * sig / 2)
         cents = np.maximum(to_cents(amount), 1)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
