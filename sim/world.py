@@ -72,6 +72,8 @@ class World:
         self.version = 0
         self._counts: np.ndarray | None = None  # customers per stage, counted once, then kept by move()
         self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
+        # (rows, h_expose, t_buy, t_move) as due() read them, for process_rows(rows) to start from
+        self._due_read: tuple[np.ndarray, ...] | None = None
 
     # ------------------------------------------------------------------ rates & clocks
     def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None,
@@ -143,6 +145,7 @@ class World:
         """
         if rows.size == 0:
             return
+        self._due_read = None  # the clocks due() read may change
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
         st = s.stage[rows]
@@ -528,12 +531,20 @@ class World:
         s = self.s
         n_ev = 0
         hrate = (H1 - H0) / (t1 - t0) if t1 > t0 else 0.0
-        exp = rows[s.h_expose[rows] <= H1]
+        seen, self._due_read = self._due_read, None
+        if seen is not None and seen[0] is rows:  # straight from due(): the clocks it read still hold
+            _, h, tb, tm = seen
+        else:
+            h, tb, tm = s.h_expose[rows], None, None
+        e = h <= H1
+        exp = rows[e]
         if exp.size:
-            te = t0 + (s.h_expose[exp] - H0) / hrate if hrate > 0 else np.full(exp.size, t0)
+            te = t0 + (h[e] - H0) / hrate if hrate > 0 else np.full(exp.size, t0)
             self.expose(exp, np.clip(te, t0, t1), parts)
             n_ev += exp.size
-        cand, tb, tm = self._due_clocks(rows, t1)
+            if tb is not None:  # the exposed rows have new clocks (and only they)
+                tb[e], tm[e] = s.t_buy[exp], s.t_move[exp]
+        cand, tb, tm = self._due_clocks(rows, t1, tb, tm)
         guard = 0
         while cand.size:
             # an event changes the clocks of its own rows only: each row's times, read once a round
@@ -551,9 +562,12 @@ class World:
                 raise RuntimeError("event loop did not settle inside a window; a rate is absurdly high")
         return n_ev
 
-    def _due_clocks(self, rows: np.ndarray, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows with a clock before ``t1``, and their purchase and stage-event times."""
-        tb, tm = self.s.t_buy[rows], self.s.t_move[rows]
+    def _due_clocks(self, rows: np.ndarray, t1: float, tb: np.ndarray | None = None,
+                    tm: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows with a clock before ``t1``, and their purchase and stage-event times (``tb``,
+        ``tm``: those times, if the caller has them)."""
+        if tb is None:
+            tb, tm = self.s.t_buy[rows], self.s.t_move[rows]
         now = (tb < t1) | (tm < t1)
         if now.all():
             return rows, tb, tm
@@ -569,12 +583,14 @@ class World:
             return self.due_scan(t1, H1)
         s = self.s
         cand = self.calendar.take(t1, H1)
-        nxt = np.minimum(s.t_buy[cand], s.t_move[cand])
-        now = (s.h_expose[cand] <= H1) | (nxt < t1)
+        h, tb, tm = s.h_expose[cand], s.t_buy[cand], s.t_move[cand]
+        nxt = np.minimum(tb, tm)
+        now = (h <= H1) | (nxt < t1)
         if not now.all():  # stale entries, or a window taken part-way
             later = ~now
             self.calendar.refile_unless_stale(cand[later], nxt[later], t1)
-            return cand[now]
+            cand, h, tb, tm = cand[now], h[now], tb[now], tm[now]
+        self._due_read = (cand, h, tb, tm)  # process_rows(cand) reads them first; set_clocks forgets them
         return cand
 
     def due_scan(self, t1: float, H1: float) -> np.ndarray:
