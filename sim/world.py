@@ -390,9 +390,10 @@ class World:
         if wallet and self.wallet.on:
             firm = self.wallet.assign(rows, c, st)
             away = firm > 0
-            if away.any():
-                self._rival_purchase(rows[away], t[away], firm[away], c[away], st[away])
-                keep = ~away
+            if away.any():  # by positions: several arrays are cut the same way
+                a = np.flatnonzero(away)
+                self._rival_purchase(rows[a], t[a], firm[a], c[a], st[a])
+                keep = np.flatnonzero(~away)
                 rows, t, c, st = rows[keep], t[keep], c[keep], st[keep]
                 if np.ndim(basket):
                     basket = np.asarray(basket)[keep]
@@ -487,10 +488,11 @@ class World:
         cents = np.maximum(to_cents(amount), 1)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
+        channel = s.channel[rows]
         for k in range(1, len(self.rivals) + 1):
-            m = firm == k
-            if m.any():
-                self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
+            m = np.flatnonzero(firm == k)
+            if m.size:
+                self.rivals[k - 1].sale(rows[m], t[m], cents[m], channel[m])
 
     # ------------------------------------------------------------------ other events
     def stage_event(self, rows: np.ndarray, t: np.ndarray) -> None:
