@@ -154,9 +154,10 @@ class Books:
     def acquired(self, rows: np.ndarray) -> None:
         """Customers made their first purchase: their pending cost becomes acquisition cost."""
         s = self.s
-        s.acq_cost[rows] = s.pending_acq_cost[rows]
-        s.clv[rows] -= s.pending_acq_cost[rows]
-        self.acquisition_spend += float(s.pending_acq_cost[rows].sum())
+        pending = s.pending_acq_cost[rows]
+        s.acq_cost[rows] = pending
+        s.clv[rows] -= pending
+        self.acquisition_spend += float(pending.sum())
         s.pending_acq_cost[rows] = 0.0
 
     # ------------------------------------------------------------------ statements
