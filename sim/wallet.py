@@ -120,8 +120,9 @@ class Wallet:
         ``st``: the rows' stages, if the caller has them."""
         firm = np.zeros(rows.size, np.int64)
         role = np.take(self.ladder.role, self.s.stage[rows] if st is None else st)
-        lost = role == LOST
-        firm[lost] = np.clip(self.s.firm[rows[lost]], 1, self.K)
+        lost = np.flatnonzero(role == LOST)
+        if lost.size:
+            firm[lost] = np.clip(self.s.firm[rows[lost]], 1, self.K)
         cust = np.flatnonzero(role == CUSTOMER)
         if cust.size:  # the firm whose cumulative attraction first reaches u x the total
             cols = self._columns(rows[cust])
