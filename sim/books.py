@@ -45,7 +45,10 @@ class BudgetLedger:
 
 
 def _check(cents: np.ndarray, what: str) -> None:
-    if cents.size and (not np.all(np.isfinite(cents)) or np.abs(cents).max() >= MAX_CENTS):
+    if cents.size == 0:
+        return
+    finite = cents.dtype.kind in "iu" or np.all(np.isfinite(cents))  # whole numbers are always finite
+    if not finite or np.abs(cents).max() >= MAX_CENTS:
         raise BooksOverflow(f"books: a {what} amount ({np.abs(cents).max():.4g} cents) does not fit exact "
                             "integer cents; a money parameter is far too large")
 
@@ -151,9 +154,10 @@ class Books:
     def acquired(self, rows: np.ndarray) -> None:
         """Customers made their first purchase: their pending cost becomes acquisition cost."""
         s = self.s
-        s.acq_cost[rows] = s.pending_acq_cost[rows]
-        s.clv[rows] -= s.pending_acq_cost[rows]
-        self.acquisition_spend += float(s.pending_acq_cost[rows].sum())
+        pending = s.pending_acq_cost[rows]
+        s.acq_cost[rows] = pending
+        s.clv[rows] -= pending
+        self.acquisition_spend += float(pending.sum())
         s.pending_acq_cost[rows] = 0.0
 
     # ------------------------------------------------------------------ statements

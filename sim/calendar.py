@@ -39,7 +39,7 @@ class DueCalendar:
         k = np.arange(1, self._ends.size, dtype=float)
         self._exact = bool(m == 0.5 and self._ends.size > 0 and np.array_equal(self._ends[:-1], k * self.dt)
                            and self._ends[-1] > (self._ends.size - 1) * self.dt)
-        self._mark = np.zeros(n, dtype=bool)    # scratch for de-duplicating large takes (n: rows in the market)
+        self.n = n                              # rows in the market (0: unknown)
         # bucket k: customers due in window k (before its end, from the previous end on); bucket
         # len(ends) holds clocks past every window's end but before the horizon
         self._buckets: dict[int, list[np.ndarray]] = {}
@@ -177,11 +177,11 @@ class DueCalendar:
         return self._sorted_unique(np.concatenate(parts))
 
     def _sorted_unique(self, rows: np.ndarray) -> np.ndarray:
-        """``np.unique(rows)``: by sorting when few, through a mask over the market when many."""
-        if rows.size * 100 < self._mark.size or self._mark.size == 0:
+        """``np.unique(rows)``. Many rows (below 2**32) are sorted in two passes on 16-bit keys, low
+        half then high half: numpy's stable sort of 16-bit keys is a radix sort, linear in the rows."""
+        if rows.size < 1024 or not 0 < self.n <= 1 << 32:
             rows = np.sort(rows)
-            return rows[np.concatenate(([True], rows[1:] != rows[:-1]))] if rows.size else rows
-        self._mark[rows] = True
-        out = np.flatnonzero(self._mark)
-        self._mark[out] = False
-        return out
+        else:
+            rows = rows[np.argsort((rows & 0xFFFF).astype(np.uint16), kind="stable")]
+            rows = rows[np.argsort((rows >> 16).astype(np.uint16), kind="stable")]
+        return rows[np.concatenate(([True], rows[1:] != rows[:-1]))] if rows.size else rows

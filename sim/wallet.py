@@ -61,9 +61,10 @@ class Wallet:
     def _columns(self, rows: np.ndarray) -> list[np.ndarray]:
         """:meth:`attraction` as one array per firm."""
         s, wc = self.s, self.cfg.market.wallet
-        st = s.stage[rows]
-        cols = [np.exp(wc.attitude_sensitivity * (s.attitude[rows] - wc.reference_attitude))
-                * self._lift(self.offer[0], st)]
+        st = s.stage[rows] if self.offer.any() else None  # for the offers' lift: without offers, 1
+        cols = [np.exp(wc.attitude_sensitivity * (s.attitude[rows] - wc.reference_attitude))]
+        if self.offer[0] > 0:
+            cols[0] = cols[0] * self._lift(self.offer[0], st)
         if self._plain:  # lock 0, attitude 0, boost 1 for every rival: the same numbers, one exp per row
             e = np.exp(wc.switching_sensitivity * (0.0 - s.switching_cost[rows]))
             c = self.rho * self.weights
@@ -116,12 +117,14 @@ class Wallet:
         sums = [np.add.accumulate(np.divide(c, total, out=share), out=share)[-1] for c in cols]
         return np.array(sums) / rows.size
 
-    def assign(self, rows: np.ndarray, counter: np.ndarray) -> np.ndarray:
-        """The firm (0 focal, 1..K) each purchase of ``rows`` goes to (draw keyed by ``counter``)."""
+    def assign(self, rows: np.ndarray, counter: np.ndarray, st: np.ndarray | None = None) -> np.ndarray:
+        """The firm (0 focal, 1..K) each purchase of ``rows`` goes to (draw keyed by ``counter``).
+        ``st``: the rows' stages, if the caller has them."""
         firm = np.zeros(rows.size, np.int64)
-        role = self.ladder.role[self.s.stage[rows]]
-        lost = role == LOST
-        firm[lost] = np.clip(self.s.firm[rows[lost]], 1, self.K)
+        role = np.take(self.ladder.role, self.s.stage[rows] if st is None else st)
+        lost = np.flatnonzero(role == LOST)
+        if lost.size:
+            firm[lost] = np.clip(self.s.firm[rows[lost]], 1, self.K)
         cust = np.flatnonzero(role == CUSTOMER)
         if cust.size:  # the firm whose cumulative attraction first reaches u x the total
             cols = self._columns(rows[cust])

@@ -67,12 +67,13 @@ class World:
         self.sales_responses = np.zeros_like(self.sales_contacts)
         # due lists per window (sim.calendar); None: find due customers by scanning every clock
         self.calendar: DueCalendar | None = DueCalendar(cfg.engine.dt, cfg.market.days, self.n)
-        self._mark = np.zeros(self.n, dtype=bool)  # scratch: membership tests without np.isin
         self._outside: int | None = None  # customers outside the firm (suspects, leads), counted once
         # bumped by every purchase and move: what the firms record (purchases, leads) may have changed
         self.version = 0
         self._counts: np.ndarray | None = None  # customers per stage, counted once, then kept by move()
         self.stage_cache: dict[int, tuple] = {}  # sim.crm: recorded stages by records, at (now, version)
+        # (rows, h_expose, t_buy, t_move) as due() read them, for process_rows(rows) to start from
+        self._due_read: tuple[np.ndarray, ...] | None = None
 
     # ------------------------------------------------------------------ rates & clocks
     def purchase_rate(self, rows: np.ndarray, st: np.ndarray | None = None,
@@ -83,12 +84,15 @@ class World:
         s, lad = self.s, self.ladder
         st = s.stage[rows] if st is None else st
         role = lad.role[st] if role is None else role
-        base = s.rate[rows] * lad.rate[st]
+        base = s.rate[rows] * np.take(lad.rate, st)
         r = base * s.rate_boost[rows]
-        if not self.wallet.on:
-            return np.where(role == CUSTOMER, r, 0.0)
         f = self.wallet.rate_factor
-        return np.where(role == CUSTOMER, r * f, np.where(role == LOST, base * f, 0.0))
+        cust = role == CUSTOMER
+        if cust.all():  # a purchase batch, usually
+            return r * f if self.wallet.on else r
+        if not self.wallet.on:
+            return np.where(cust, r, 0.0)
+        return np.where(cust, r * f, np.where(role == LOST, base * f, 0.0))
 
     def negative_wom_factor(self) -> float:
         """Multiplier on exposure and conversion from negative word of mouth (1: none)."""
@@ -118,7 +122,7 @@ class World:
         rc, stc = (rows, st) if every else (rows[cust], st[cust])
         kind = m.purchase.kind
         if kind == "ladder":  # defection: computed for the customers only
-            d = (m.defection * lad.defect[stc]
+            d = (m.defection * np.take(lad.defect, stc)
                  * np.exp(m.defection_sensitivity * (m.reference_satisfaction - s.satisfaction[rc]))
                  * (1.0 - s.switching_cost[rc]))
             if self.wallet.on and self.wallet._locked:  # a rival's programme pulls the other way (sim.wallet)
@@ -141,10 +145,11 @@ class World:
         """
         if rows.size == 0:
             return
+        self._due_read = None  # the clocks due() read may change
         s = self.s
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
         st = s.stage[rows]
-        role = self.ladder.role[st]
+        role = np.take(self.ladder.role, st)
         ev = s.ev[rows]
         nxt = []
         for clock, rate_arr, new_rate, stream in (
@@ -179,9 +184,7 @@ class World:
                 s.h_expose[r] = self.H + e / np.maximum(s.susceptibility[r], 1e-12)
                 if self.calendar is not None:
                     self.calendar.file_thresholds(r, s.h_expose[r])
-            s.h_expose[rows[~pool]] = np.inf
-        else:
-            s.h_expose[rows] = np.inf
+        # other stages have none: a row that leaves the pool stages has it cleared (expose, move)
         if self.calendar is not None:
             self.calendar.file_times(rows, np.minimum(nxt[0], nxt[1]))
 
@@ -221,8 +224,9 @@ class World:
         self.neg_told += float(told.sum())
 
     # ------------------------------------------------------------------ moves
-    def move(self, rows: np.ndarray, to, t: np.ndarray, cause: str | None = None) -> None:
-        """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects."""
+    def move(self, rows: np.ndarray, to, t: np.ndarray, cause: str | None = None, clocks: bool = True) -> None:
+        """Move ``rows`` to stage(s) ``to`` at times ``t``; run entry effects. ``clocks`` False: the
+        caller sets the rows' clocks itself, later in the same event (see :meth:`purchase`)."""
         if rows.size == 0:
             return
         self.version += 1
@@ -234,11 +238,23 @@ class World:
         s.stage[rows] = to
         s.t_move[rows] = np.inf  # a new stage runs a new hazard process
         s.r_move[rows] = 0.0
-        role_to, role_from = lad.role[to], lad.role[frm]
+        role_to, role_from = np.take(lad.role, to), np.take(lad.role, frm)
         if self._counts is not None:
             self._counts += np.bincount(to, minlength=lad.n) - np.bincount(frm, minlength=lad.n)
+        # a step between two customer stages begins or ends nothing: no entry effects to run
+        if not ((role_to == CUSTOMER) & (role_from == CUSTOMER)).all():
+            self._change_role(rows, t, role_to, role_from, cause)
+        if clocks:
+            self.set_clocks(rows, t)
+
+    def _change_role(self, rows: np.ndarray, t: np.ndarray, role_to: np.ndarray, role_from: np.ndarray,
+                     cause: str | None) -> None:
+        """Entry effects of :meth:`move` for rows that change role (or move among the lost or leads):
+        a spell as a customer ends or begins (with its purchase), a customer defects, a lead is registered."""
+        s = self.s
         if self._outside is not None:
             self._outside += int(np.count_nonzero(role_to <= LEAD)) - int(np.count_nonzero(role_from <= LEAD))
+        s.h_expose[rows[(role_from == POOL) & (role_to != POOL)]] = np.inf  # only suspects have a threshold
         leave = (role_from == CUSTOMER) & (role_to != CUSTOMER)
         if leave.any():  # a spell as a focal customer ends: customer-days at risk of defection
             self.at_risk_days += float((t[leave] - s.customer_since[rows[leave]]).sum())
@@ -276,7 +292,6 @@ class World:
                 self.acquisitions += int(rn.size)
                 self.hooks.emit("acquisition", rn, te[new])
             self.purchase(r, te, evaluate_transitions=False, wallet=False)
-        self.set_clocks(rows, t)
 
     def apply_transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None) -> np.ndarray:
         """First matching transition of kind ``on`` for each row; returns the rows that moved.
@@ -284,20 +299,26 @@ class World:
         A customer is judged by the first transition it qualifies for (stage and conditions); it
         moves if its uniform (keyed by its touch counter as the call starts) is below ``p``.
         """
+        return rows[self._transitions(rows, t, on, cause)]
+
+    def _transitions(self, rows: np.ndarray, t: np.ndarray, on: str, cause: str | None = None,
+                     clocks: bool = True) -> np.ndarray:
+        """:meth:`apply_transitions`, returning which of ``rows`` moved (a mask). ``clocks`` False:
+        the caller sets the moved rows' clocks (see :meth:`move`)."""
+        moved = np.zeros(rows.size, bool)
         if rows.size == 0:
-            return rows
+            return moved
         s = self.s
         ev = s.ev[rows]
+        st = s.stage[rows]  # a row's stage changes only when it moves, and then it is judged
         forgive = None
         if on == "bad_service":  # forgiveness: trust (which grows with tenure) softens the fall
             forgive = np.maximum(1.0 - self.cfg.service.forgiveness * s.trust[rows], 1e-12)
         pending = np.ones(rows.size, bool)
-        moved = np.zeros(rows.size, bool)
         for from_mask, to, tr in self.ladder.transitions[on]:
-            q = np.flatnonzero(pending)  # positions still to be judged
-            if q.size == 0:
-                break
-            q = q[from_mask[s.stage[rows[q]]]]
+            # positions still to be judged, on a stage this transition starts from (np.take: a
+            # small table, looked up faster than by indexing)
+            q = np.flatnonzero(pending & np.take(from_mask, st))
             if q.size == 0:
                 continue
             r = rows[q]
@@ -324,27 +345,28 @@ class World:
                     u = u / forgive[q]
                 fire = q[u < tr.p]
             if fire.size:
-                self.move(rows[fire], to, t[fire], cause)
+                self.move(rows[fire], to, t[fire], cause, clocks)
                 moved[fire] = True
-        return rows[moved]
+        return moved
 
     # ------------------------------------------------------------------ purchases
-    def basket(self, rows: np.ndarray, t) -> np.ndarray:
-        """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell."""
+    def basket(self, rows: np.ndarray, t, st: np.ndarray | None = None) -> np.ndarray:
+        """Expected basket value of ``rows`` at time(s) ``t``: own level × stage × tenure × up-sell.
+        ``st``: the rows' stages, if the caller has them."""
         s, ec = self.s, self.cfg.economics
+        st = s.stage[rows] if st is None else st
         t = np.asarray(t, float)
         tenure = t - s.acquired_at[rows]
         tenure[np.isnan(tenure)] = 0.0
         g = ec.tenure_spend_growth if self.cfg.market.purchase.kind == "ladder" else 0.0  # BTYD stays pure
         growth = 1.0 + g * np.minimum(np.maximum(tenure / 365.0, 0.0), ec.tenure_growth_years)
+        value = s.spend[rows] * np.take(self.ladder.spend, st) * growth
         up_at = s.upsell_at[rows]
-        if np.isnan(up_at).all():  # nobody up-sold: exp(-inf) = 0
-            up = 1.0 + s.upsell[rows] * 0.0
-        else:
-            up_age = t - up_at
-            up_age[np.isnan(up_age)] = np.inf
-            up = 1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days)
-        return s.spend[rows] * self.ladder.spend[s.stage[rows]] * growth * up
+        if np.isnan(up_at).all():  # nobody up-sold (an up-sell sets upsell_at): a factor of 1
+            return value
+        up_age = t - up_at
+        up_age[np.isnan(up_age)] = np.inf
+        return value * (1.0 + s.upsell[rows] * np.exp(-np.maximum(up_age, 0.0) / ec.upsell_memory_days))
 
     def purchase(self, rows: np.ndarray, t: np.ndarray, evaluate_transitions: bool = True,
                  basket: float | np.ndarray = 1.0, margin_share: float | None = None,
@@ -352,33 +374,39 @@ class World:
         """One purchase for every row, at times ``t``. With share of wallet (``wallet``: a
         purchase the customer's own clock brought), each goes to one firm by the customer's
         shares; the focal firm's purchases get its service encounter. A purchase the focal firm
-        made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``."""
+        made happen (an entry purchase, a sale, a subsidised purchase) passes ``wallet=False``.
+
+        Every row's clocks are set once, at the end: the rivals' sales, the moves its transitions
+        made and the rest alike (no step in between changes what a moved row's clocks depend on)."""
         if rows.size == 0:
             return
         self.version += 1
         s, cfg, lad = self.s, self.cfg, self.ladder
         sv = cfg.service
         t = np.broadcast_to(np.asarray(t, float), rows.shape)
+        rows_all, t_all = rows, t  # the rows whose clocks are set at the end
         c = self.touch(rows)
+        st = s.stage[rows]
         if wallet and self.wallet.on:
-            firm = self.wallet.assign(rows, c)
+            firm = self.wallet.assign(rows, c, st)
             away = firm > 0
-            if away.any():
-                self._rival_purchase(rows[away], t[away], firm[away], c[away])
-                keep = ~away
-                rows, t, c = rows[keep], t[keep], c[keep]
+            if away.any():  # by positions: several arrays are cut the same way
+                a = np.flatnonzero(away)
+                self._rival_purchase(rows[a], t[a], firm[a], c[a], st[a])
+                keep = np.flatnonzero(~away)
+                rows, t, c, st = rows[keep], t[keep], c[keep], st[keep]
                 if np.ndim(basket):
                     basket = np.asarray(basket)[keep]
                 if rows.size == 0:
+                    self.set_clocks(rows_all, t_all)
                     return
         s.t_buy[rows] = np.inf  # this purchase consumes the purchase clock
         s.r_buy[rows] = 0.0
-        st = s.stage[rows]
         sig = cfg.market.basket_noise
         z = self.crng.normal(R.AMOUNT, rows, c)
-        amount = self.basket(rows, t) * basket * np.exp(sig * z - sig * sig / 2)
+        amount = self.basket(rows, t, st) * basket * np.exp(sig * z - sig * sig / 2)
         cents = np.maximum(to_cents(amount), 1)
-        self.books.sale(rows, t, cents, lad.service_cents[st], s.channel[rows], margin_share)
+        self.books.sale(rows, t, cents, np.take(lad.service_cents, st), s.channel[rows], margin_share)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
         # service encounter
@@ -396,8 +424,9 @@ class World:
         sat = np.clip(sat, 0, 1)
         s.satisfaction[rows] = sat
         if any_complaint:
-            s.complaint_open[rows] = s.complaint_open[rows] | complain
-            s.n_complaints[rows] += complain
+            voiced = rows[complain]
+            s.complaint_open[voiced] = True
+            s.n_complaints[voiced] += 1
         trust = np.clip(s.trust[rows] + sv.trust_learning * (q - 0.5), 0, 1)
         s.trust[rows] = trust
         target = 0.5 * sat + 0.5 * trust
@@ -415,47 +444,55 @@ class World:
         hurt = bad
         if bad.any():
             self.hooks.emit("complaint", rows[complain], t[complain])  # e.g. service recovery
-            # a bad experience still unresolved (or never voiced) can send a customer down
-            hurt = bad & (s.complaint_open[rows] | ~complain)
-            self._tell(rows[hurt & (s.satisfaction[rows] < cfg.market.dissatisfied_below)])
+            # a bad experience still unresolved (or never voiced) can send a customer down; read
+            # after the hooks (which may resolve a complaint or restore satisfaction), for these rows only
+            b = np.flatnonzero(bad)
+            hurt = np.zeros(rows.size, bool)
+            hurt[b] = s.complaint_open[rows[b]] | ~complain[b]
+            r = rows[hurt]
+            self._tell(r[s.satisfaction[r] < cfg.market.dissatisfied_below])
         moved = np.zeros(rows.size, bool)
-        if evaluate_transitions:
+        if evaluate_transitions:  # the moved rows' clocks are set below, with the others'
             if hurt.any():
-                down = self.apply_transitions(rows[hurt], t[hurt], "bad_service")
-                moved[self._member(rows, down)] = True
+                moved[hurt] = self._transitions(rows[hurt], t[hurt], "bad_service", clocks=False)
             rest = ~moved
             if rest.any():
-                up = self.apply_transitions(rows[rest], t[rest], "purchase")
-                moved[self._member(rows, up)] = True
+                moved[rest] = self._transitions(rows[rest], t[rest], "purchase", clocks=False)
         if cfg.market.purchase.kind == "bgnbd" and evaluate_transitions:
             # BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each *repeat*
             # purchase; the entry purchase (evaluate_transitions=False) starts the process alive.
+            if moved.any():  # the moves' clocks first: a dropout may move the same row again
+                self.set_clocks(rows[moved], t[moved])
             alive = lad.role[s.stage[rows]] == CUSTOMER
             drop = alive & (self.crng.uniform(R.DROPOUT, rows, c) < s.dropout[rows])
             if drop.any():
                 self.move(rows[drop], lad.lost, t[drop])
-                moved |= drop
+            # no share of wallet without the ladder's purchase model: rows are all the rows
+            self.set_clocks(rows[~(moved | drop)], t[~(moved | drop)])
+            return
         # the purchase clock was consumed: a fresh one; the hazard clock keeps its remaining hazard
-        self.set_clocks(rows[~moved], t[~moved])
+        self.set_clocks(rows_all, t_all)
 
-    def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray) -> None:
+    def _rival_purchase(self, rows: np.ndarray, t: np.ndarray, firm: np.ndarray, c: np.ndarray,
+                        st: np.ndarray) -> None:
         """Purchases that went to rivals: the amount (same draw the focal firm would have had),
-        the rival's books and records; the focal firm records nothing."""
+        the rival's books and records; the focal firm records nothing. ``st``: the rows' stages.
+        The caller sets the clocks."""
         self.version += 1
         s = self.s
         s.t_buy[rows] = np.inf  # the purchase clock was consumed
         s.r_buy[rows] = 0.0
         sig = self.cfg.market.basket_noise
         z = self.crng.normal(R.AMOUNT, rows, c)
-        amount = s.spend[rows] * self.ladder.spend[s.stage[rows]] * np.exp(sig * z - sig * sig / 2)
+        amount = s.spend[rows] * np.take(self.ladder.spend, st) * np.exp(sig * z - sig * sig / 2)
         cents = np.maximum(to_cents(amount), 1)
         self.purchases_all += int(rows.size)
         self.purchase_cents_all += int(cents.sum())
+        channel = s.channel[rows]
         for k in range(1, len(self.rivals) + 1):
-            m = firm == k
-            if m.any():
-                self.rivals[k - 1].sale(rows[m], t[m], cents[m], s.channel[rows[m]])
-        self.set_clocks(rows, t)
+            m = np.flatnonzero(firm == k)
+            if m.size:
+                self.rivals[k - 1].sale(rows[m], t[m], cents[m], channel[m])
 
     # ------------------------------------------------------------------ other events
     def stage_event(self, rows: np.ndarray, t: np.ndarray) -> None:
@@ -464,15 +501,16 @@ class World:
         self.touch(rows)
         s.t_move[rows] = np.inf  # the clock fired: its remaining hazard is spent
         s.r_move[rows] = 0.0
-        role = self.ladder.role[s.stage[rows]]
+        role = np.take(self.ladder.role, s.stage[rows])
         for code, on, cause in ((LEAD, "conversion", None), (CUSTOMER, "defection", None),
                                 (LOST, "winback", "winback")):
             m = role == code
             if m.any():
-                moved = self.apply_transitions(rows[m], t[m], on, cause)
-                stay = ~self._member(rows[m], moved)
-                if stay.any():  # clock fired but no transition applied (p < 1): draw the next one
-                    self.set_clocks(rows[m][stay], t[m][stay])
+                rm, tm = rows[m], t[m]
+                # the group's clocks are set once, moved or not (p < 1): the new clocks of a move (to
+                # a customer or lost stage) depend on nothing the group's other moves change
+                self._transitions(rm, tm, on, cause, clocks=False)
+                self.set_clocks(rm, tm)
 
     def expose(self, rows: np.ndarray, t: np.ndarray, parts: tuple[float, float, float]) -> None:
         """Suspects reach their exposure threshold: attribute a cause, apply exposure transitions."""
@@ -485,8 +523,7 @@ class World:
                                         np.where(u < organic + ads, CAUSE["advertising"], CAUSE["word_of_mouth"]))
         s.h_expose[rows] = np.inf
         self.hooks.emit("exposure", rows, t)
-        moved = self.apply_transitions(rows, t, "exposure")
-        stay = ~self._member(rows, moved)
+        stay = ~self._transitions(rows, t, "exposure")
         if stay.any():  # exposure without a move (p < 1): wait for the next one
             self.set_clocks(rows[stay], t[stay])
 
@@ -496,28 +533,47 @@ class World:
         s = self.s
         n_ev = 0
         hrate = (H1 - H0) / (t1 - t0) if t1 > t0 else 0.0
-        exp = rows[s.h_expose[rows] <= H1]
+        seen, self._due_read = self._due_read, None
+        if seen is not None and seen[0] is rows:  # straight from due(): the clocks it read still hold
+            _, h, tb, tm = seen
+        else:
+            h, tb, tm = s.h_expose[rows], None, None
+        e = h <= H1
+        exp = rows[e]
         if exp.size:
-            te = t0 + (s.h_expose[exp] - H0) / hrate if hrate > 0 else np.full(exp.size, t0)
+            te = t0 + (h[e] - H0) / hrate if hrate > 0 else np.full(exp.size, t0)
             self.expose(exp, np.clip(te, t0, t1), parts)
             n_ev += exp.size
-        cand = rows[(s.t_buy[rows] < t1) | (s.t_move[rows] < t1)]
+            if tb is not None:  # the exposed rows have new clocks (and only they)
+                tb[e], tm[e] = s.t_buy[exp], s.t_move[exp]
+        cand, tb, tm = self._due_clocks(rows, t1, tb, tm)
         guard = 0
         while cand.size:
-            tb, tm = s.t_buy[cand], s.t_move[cand]
+            # an event changes the clocks of its own rows only: each row's times, read once a round
             first_move = tm <= tb
-            mv = cand[first_move & (tm < t1)]
-            if mv.size:
-                self.stage_event(mv, s.t_move[mv])
-            pb = cand[~first_move & (tb < t1)]
-            if pb.size:
-                self.purchase(pb, s.t_buy[pb])  # fancy indexing copies
-            n_ev += mv.size + pb.size
-            cand = cand[(s.t_buy[cand] < t1) | (s.t_move[cand] < t1)]
+            m = first_move & (tm < t1)
+            if m.any():
+                self.stage_event(cand[m], tm[m])
+            b = ~first_move & (tb < t1)
+            if b.any():
+                self.purchase(cand[b], tb[b])
+            n_ev += int(np.count_nonzero(m)) + int(np.count_nonzero(b))
+            cand, tb, tm = self._due_clocks(cand, t1)
             guard += 1
             if guard > 100_000:
                 raise RuntimeError("event loop did not settle inside a window; a rate is absurdly high")
         return n_ev
+
+    def _due_clocks(self, rows: np.ndarray, t1: float, tb: np.ndarray | None = None,
+                    tm: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows with a clock before ``t1``, and their purchase and stage-event times (``tb``,
+        ``tm``: those times, if the caller has them)."""
+        if tb is None:
+            tb, tm = self.s.t_buy[rows], self.s.t_move[rows]
+        now = (tb < t1) | (tm < t1)
+        if now.all():
+            return rows, tb, tm
+        return rows[now], tb[now], tm[now]
 
     def due(self, t1: float, H1: float) -> np.ndarray:
         """Rows with an event due before ``t1`` (or an exposure threshold below ``H1``), ascending.
@@ -529,25 +585,20 @@ class World:
             return self.due_scan(t1, H1)
         s = self.s
         cand = self.calendar.take(t1, H1)
-        nxt = np.minimum(s.t_buy[cand], s.t_move[cand])
-        now = (s.h_expose[cand] <= H1) | (nxt < t1)
+        h, tb, tm = s.h_expose[cand], s.t_buy[cand], s.t_move[cand]
+        nxt = np.minimum(tb, tm)
+        now = (h <= H1) | (nxt < t1)
         if not now.all():  # stale entries, or a window taken part-way
             later = ~now
             self.calendar.refile_unless_stale(cand[later], nxt[later], t1)
-            return cand[now]
+            cand, h, tb, tm = cand[now], h[now], tb[now], tm[now]
+        self._due_read = (cand, h, tb, tm)  # process_rows(cand) reads them first; set_clocks forgets them
         return cand
 
     def due_scan(self, t1: float, H1: float) -> np.ndarray:
         """:meth:`due` by scanning every customer's clocks (the reference; cost ∝ customers)."""
         s = self.s
         return np.flatnonzero((s.h_expose <= H1) | (s.t_buy < t1) | (s.t_move < t1))
-
-    def _member(self, rows: np.ndarray, subset: np.ndarray) -> np.ndarray:
-        """``np.isin(rows, subset)`` for row indices, through a scratch mask (cost ∝ their sizes)."""
-        self._mark[subset] = True
-        out = self._mark[rows]
-        self._mark[subset] = False
-        return out
 
     def customer_days(self, now: float) -> float:
         """Customer-days at risk of defection so far: finished spells plus the open ones."""

@@ -50,6 +50,16 @@ def test_a_run_with_due_lists_is_identical_to_one_that_scans():
     assert a.world._outside == np.count_nonzero(a.ladder.role[a.s.stage] <= 1)
 
 
+def test_calendar_sorted_unique_matches_numpy_for_many_rows():
+    # many rows take the two-pass radix sort (16-bit keys), few take np.sort: both must give np.unique
+    rng = np.random.default_rng(3)
+    cal = DueCalendar(dt=1.0, days=10.0, n=3_000_000)
+    for size in (10, 5000, 40_000):
+        runs = [np.sort(rng.integers(0, 3_000_000, size // 5)) for _ in range(5)]  # sorted runs, as filed
+        rows = np.concatenate(runs + [runs[0][: size // 10], np.array([0, 65535, 65536, 2_999_999])])
+        assert np.array_equal(cal._sorted_unique(rows), np.unique(rows))
+
+
 def test_calendar_drops_stale_entries_and_keeps_thresholds_sorted():
     cal = DueCalendar(dt=1.0, days=10.0)
     cal.file_times(np.array([3, 1, 2]), np.array([0.5, 2.5, np.inf]))
