@@ -142,6 +142,34 @@ def test_a_crash_while_streaming_leaves_nothing(market, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("failing", ["customers", "transactions"])
+def test_the_overlapped_big_tables_fail_loudly_and_leave_no_partial_file(market, tmp_path, monkeypatch, failing):
+    """write_outputs encodes the customers file in a second thread while it streams the log: a
+    failure in either reaches the caller, and neither file is left half-written."""
+    real_table, real_batches = outputs.atomic_write_parquet, outputs.atomic_write_parquet_batches
+
+    def table(path, data):
+        if failing == "customers" and path.name == "customers.parquet":
+            raise OSError("disk full")
+        real_table(path, data)
+
+    def broken(it):
+        yield from it
+        raise OSError("disk full")  # after the last batch was handed over: the file is not closed yet
+
+    def batches(path, schema, it):
+        return real_batches(path, schema, broken(it) if failing == "transactions" else it)
+
+    monkeypatch.setattr(outputs, "atomic_write_parquet", table)
+    monkeypatch.setattr(outputs, "atomic_write_parquet_batches", batches)
+    with pytest.raises(OSError, match="disk full"):
+        outputs.write_outputs(market, tmp_path, {})
+    names = {p.name for p in tmp_path.iterdir()}
+    assert f"{failing}.parquet" not in names and not any(n.startswith(".") or n.endswith(".tmp") for n in names)
+    other = "transactions" if failing == "customers" else "customers"
+    assert pq.read_table(tmp_path / f"{other}.parquet").num_rows > 0  # the other one was finished, whole
+
+
 def test_collector_keeps_mesas_interface(market):
     c = market.datacollector
     df = c.get_model_vars_dataframe()
