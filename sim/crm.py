@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rng as R
-from .ladder import CUSTOMER, LEAD, LOST, POOL
+from .ladder import CUSTOMER, LEAD, LOST, POOL, true_runs
 from .state import CAUSE
 from .world import _AUDIENCE_OF_ROLE
 
@@ -70,14 +70,12 @@ def _recorded_in(lad, s, now: float, lapsed_after: float, pick: np.ndarray) -> n
         parts.append((npur == 0) & (is_lead if pick[lad.lead] else ~is_lead))
     elif pick[first]:
         parts.append(npur == 0)
-    by_pick = np.concatenate(([False], pick[by_count[1:]], [False]))  # counts 1..top, padded
-    starts = np.flatnonzero(by_pick[1:] & ~by_pick[:-1]) + 1           # first count of each run
-    ends = np.flatnonzero(by_pick[:-1] & ~by_pick[1:])                 # last count of each run
-    if pick[lad.lost] or starts.size:
+    runs = [(a + 1, b + 1) for a, b in true_runs(pick[by_count[1:]])]  # runs of counts 1..top
+    if pick[lad.lost] or runs:
         recent = (now - s.last_purchase_at) <= lapsed_after           # NaN: lapsed, as never
         if pick[lad.lost]:
             parts.append((npur > 0) & ~recent)
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        for a, b in runs:
             run = npur >= a if b >= top else (npur >= a) & (npur <= b)
             parts.append(run & recent)
     if not parts:

@@ -265,18 +265,22 @@ class MarketEngine:
         out[np.isnan(last)] = 0.0  # never bought
         return out
 
+    def _attitude_and_repeat(self, rows=None) -> tuple[np.ndarray, np.ndarray]:
+        """Dick & Basu's two axes for ``rows`` (default: everyone): a favourable attitude, repeat patronage."""
+        att = (self.s.attitude if rows is None else self.s.attitude[rows]) >= 0.5
+        return att, self.current_patronage(rows) >= 0.5
+
     def loyalty_quadrant(self, rows=None) -> np.ndarray:
         """Dick & Basu (1994): 0 no loyalty, 1 latent, 2 spurious, 3 true loyalty."""
-        att = (self.s.attitude if rows is None else self.s.attitude[rows]) >= 0.5
-        q = (self.current_patronage(rows) >= 0.5).astype(np.int8)
+        att, repeat = self._attitude_and_repeat(rows)
+        q = repeat.astype(np.int8)
         q *= 2
         q += att  # 1 attitude, 2 repeat patronage, 3 both
         return q
 
     def loyalty_quadrant_counts(self, rows=None) -> np.ndarray:
         """How many of ``rows`` (default: everyone) are in each quadrant of :meth:`loyalty_quadrant`."""
-        att = (self.s.attitude if rows is None else self.s.attitude[rows]) >= 0.5
-        repeat = self.current_patronage(rows) >= 0.5
+        att, repeat = self._attitude_and_repeat(rows)
         both, n_att, n_repeat = (int(np.count_nonzero(x)) for x in (att & repeat, att, repeat))
         return np.array([att.size - n_att - n_repeat + both, n_att - both, n_repeat - both, both], dtype=np.int64)
 

@@ -22,6 +22,14 @@ STAGE_GROUPS = {
 }
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The ``(first, last)`` index of each run of True in the boolean array ``mask``, in order."""
+    padded = np.concatenate(([False], mask, [False]))
+    starts = np.flatnonzero(padded[1:] & ~padded[:-1])
+    ends = np.flatnonzero(padded[:-1] & ~padded[1:]) - 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
 def resolve_stages(selectors, names: list[str], roles: list[str]) -> list[str]:
     """Stage names meant by ``selectors`` (stage names and :data:`STAGE_GROUPS`), in ladder order.
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .ladder import true_runs
 from .state import ACQUISITION_CAUSES
 
 QUADRANTS = ("no loyalty", "latent loyalty", "spurious loyalty", "true loyalty")
@@ -112,11 +113,8 @@ def rows_on_stages(stage: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """``np.flatnonzero(pick[stage])``: the rows on a picked stage (``pick``: one bool per stage),
     by comparing each row's stage with the runs of picked stages (the customer stages are one run
     on every shipped ladder), cheaper than a table look-up per row."""
-    padded = np.concatenate(([False], pick, [False]))
-    starts = np.flatnonzero(padded[1:] & ~padded[:-1])      # first stage of each run
-    ends = np.flatnonzero(padded[:-1] & ~padded[1:]) - 1    # last stage of each run
     mask = np.zeros(stage.size, dtype=bool)
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+    for a, b in true_runs(pick):
         mask |= (stage >= a) & (stage <= b)
     return np.flatnonzero(mask)
 
